@@ -1,0 +1,126 @@
+"""The experiment registry and the one runner that every scale, the book and the CLI share.
+
+An experiment is a config per scale plus `run_seed(config, seed, device, progress) -> dict`;
+`summarize(config, seeds)` turns the per-seed outputs into what chapters plot and verdicts read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from .. import results
+from ..registry import Registry
+from ..scale import SCALES, check_scale, current_scale, override
+
+EXPERIMENTS: Registry["Experiment"] = Registry("experiment")
+MODULES = ("derivatives", "vanishing")  # one module per chapter; importing registers them
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    chapter: str  # the book page (docname under book/) that shows it
+    description: str
+    configs: dict[str, Any]  # scale -> frozen config dataclass
+    seeds: dict[str, int]  # scale -> default number of seeds
+    run_seed: Callable[..., dict[str, Any]]
+    summarize: Callable[[Any, dict[int, dict[str, Any]]], Any]
+
+    def __post_init__(self) -> None:
+        missing = set(SCALES) - set(self.configs) | set(SCALES) - set(self.seeds)
+        if missing:
+            raise ValueError(f"experiment {self.name!r} lacks scales {sorted(missing)}")
+
+
+@dataclass(frozen=True)
+class Result:
+    """Per-seed outputs of one experiment at one scale, with provenance and their summary."""
+
+    experiment: str
+    scale: str
+    config: Any
+    seeds: dict[int, dict[str, Any]]
+    provenance: dict[str, Any]
+    path: Path | None
+
+    @property
+    def summary(self) -> Any:
+        return get(self.experiment).summarize(self.config, self.seeds)
+
+
+def register(exp: Experiment) -> Experiment:
+    return EXPERIMENTS.add(exp.name, exp)
+
+
+def get(name: str) -> Experiment:
+    _import_all()
+    return EXPERIMENTS[name]
+
+
+def names() -> list[str]:
+    _import_all()
+    return EXPERIMENTS.names()
+
+
+def _import_all() -> None:
+    for module in MODULES:
+        importlib.import_module(f"{__name__}.{module}")
+
+
+def config_for(name: str, scale: str | None = None, **overrides: Any) -> Any:
+    """The experiment's config at `scale` (default: $RELU_TANH_SCALE), with type-checked overrides."""
+    return override(get(name).configs[check_scale(scale or current_scale())], **overrides)
+
+
+def run(name: str, scale: str | None = None, *, seeds: int | None = None, device: str = "cpu",
+        root: Path | None = None, progress: bool = False, **overrides: Any) -> Result:
+    """Run (or resume, or reuse) `name` at `scale` for seeds 0..seeds-1, saving after each seed.
+
+    Records live in `root` (default: the book's cache); the CLI passes `results.results_dir()`.
+    """
+    exp = get(name)
+    scale = check_scale(scale or current_scale())
+    config = config_for(name, scale, **overrides)
+    n_seeds = seeds or exp.seeds[scale]
+    path = results.record_path(root or results.cache_dir(), name, scale)
+    config_json = json.loads(json.dumps(dataclasses.asdict(config)))
+    done = results.reusable_seeds(results.load_record(path), config_json)
+    prov = results.provenance(device)
+    for seed in range(n_seeds):
+        if str(seed) in done:
+            continue
+        torch.set_flush_denormal(True)  # tiny CPU values otherwise slow runs down tenfold
+        start = time.perf_counter()
+        out = exp.run_seed(config, seed=seed, device=device, progress=progress)
+        done[str(seed)] = {**out, "wall_s": time.perf_counter() - start}
+        record = {"experiment": name, "scale": scale, "config": config_json,
+                  "provenance": prov, "seeds": done}
+        results.write_atomic(path, record)
+    record = results.load_record(path) if path.exists() else None
+    kept = {int(s): v for s, v in done.items() if int(s) < n_seeds}
+    return Result(name, scale, config, kept, (record or {}).get("provenance", prov), path)
+
+
+def load_stored(name: str, scale: str = "paper") -> Result | None:
+    """A run stored under results/ (by the CLI, typically on a GPU), whatever code made it."""
+    exp = get(name)
+    path = results.record_path(results.results_dir(), name, scale)
+    record = results.load_record(path)
+    if record is None:
+        return None
+    config = type(exp.configs[scale])(**_tuples(record["config"]))
+    seeds = {int(s): v for s, v in record["seeds"].items()}
+    return Result(name, scale, config, seeds, record["provenance"], path)
+
+
+def _tuples(d: dict[str, Any]) -> dict[str, Any]:
+    """JSON turns tuples into lists; configs are frozen and hold tuples."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}

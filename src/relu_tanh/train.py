@@ -1,0 +1,119 @@
+"""One training loop for every experiment: full-batch data on the device, SGD or Adam,
+gradient-norm clipping, per-step metrics, and divergence recorded instead of raised."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .data import Dataset
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 0.01
+    optimizer: Literal["sgd", "adam"] = "sgd"
+    momentum: float = 0.9
+    clip: float | None = None  # max global gradient norm; None: no clipping
+    log_every: int = 10  # steps between recorded metrics (each costs one host sync)
+
+
+@dataclass
+class History:
+    """What one run measured. Per-step lists share the index `steps`; per-epoch lists have one
+    entry per finished epoch. `layer_grad_norms[i][k]` is layer k's weight-gradient norm at step i."""
+
+    steps: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)  # before clipping
+    layer_grad_norms: list[list[float]] = field(default_factory=list)
+    epoch_train_error: list[float] = field(default_factory=list)  # running error over the epoch
+    epoch_test_error: list[float] = field(default_factory=list)
+    diverged: bool = False
+    diverged_at_step: int | None = None
+
+    @property
+    def final_test_error(self) -> float:
+        return self.epoch_test_error[-1] if self.epoch_test_error else math.nan
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r}; valid choices: sgd, adam")
+
+
+@torch.no_grad()
+def error_rate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2048) -> float:
+    """Fraction of misclassified examples, evaluated in eval mode."""
+    was_training = model.training
+    model.eval()
+    wrong = sum(int((model(x[i:i + batch_size]).argmax(1) != y[i:i + batch_size]).sum())
+                for i in range(0, len(x), batch_size))
+    model.train(was_training)
+    return wrong / len(x)
+
+
+def train(model: nn.Module, data: Dataset, cfg: TrainConfig, *, seed: int, device: str = "cpu",
+          progress: bool = False) -> History:
+    """Train `model` on `data` with cross-entropy; stop early, marked diverged, on a NaN/inf loss."""
+    model.to(device)
+    x, y = data.x_train.to(device), data.y_train.to(device)
+    x_test, y_test = data.x_test.to(device), data.y_test.to(device)
+    opt = make_optimizer(model, cfg)
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    layers = [m.weight for m in model.weight_layers()] if hasattr(model, "weight_layers") else []
+    hist = History()
+    max_norm = cfg.clip if cfg.clip is not None else math.inf
+    n_batches = math.ceil(len(x) / cfg.batch_size)
+    bar = tqdm(total=cfg.epochs * n_batches, disable=not progress, leave=False)
+    step = 0
+    for _ in range(cfg.epochs):
+        wrong = torch.zeros((), device=device)
+        for idx in torch.randperm(len(x), generator=gen).to(device).split(cfg.batch_size):
+            out = model(x[idx])
+            loss = nn.functional.cross_entropy(out, y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+            if step % cfg.log_every == 0 and not _log(hist, step, loss, norm, layers):
+                bar.close()
+                return hist
+            opt.step()
+            wrong += (out.argmax(1) != y[idx]).sum()
+            step += 1
+            bar.update()
+        hist.epoch_train_error.append(float(wrong) / len(x))
+        hist.epoch_test_error.append(error_rate(model, x_test, y_test))
+        if not all(map(math.isfinite, (float(loss.detach()), float(norm)))):
+            _mark_diverged(hist, step)
+            break
+    bar.close()
+    return hist
+
+
+def _log(hist: History, step: int, loss: torch.Tensor, norm: torch.Tensor,
+         layers: list[torch.Tensor]) -> bool:
+    """Record one step's metrics; False (and the run marked diverged) when they are not finite."""
+    loss_v, norm_v = float(loss.detach()), float(norm)
+    if not (math.isfinite(loss_v) and math.isfinite(norm_v)):
+        _mark_diverged(hist, step)
+        return False
+    hist.steps.append(step)
+    hist.loss.append(loss_v)
+    hist.grad_norm.append(norm_v)
+    hist.layer_grad_norms.append([float(w.grad.norm()) for w in layers])
+    return True
+
+
+def _mark_diverged(hist: History, step: int) -> None:
+    hist.diverged, hist.diverged_at_step = True, step
