@@ -126,7 +126,7 @@ def sigmoid_vanishing(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Ve
     errors = _deepest(trained, "sigmoid", "train_error")
     vanished = [k for k, r in ratios.items() if r < VANISHED]
     untrained = [k for k, e in errors.items() if e >= UNTRAINED]
-    numbers = {"worst_ratio": max(ratios.values()), "best_ratio": min(ratios.values()),
+    numbers = {"largest_ratio": max(ratios.values()), "smallest_ratio": min(ratios.values()),
                "min_final_train_error": min(errors.values()),
                "share_vanished": len(vanished) / len(ratios)}
     if not vanished:
@@ -154,7 +154,7 @@ def tanh_alleviates(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Verd
     better = all(tanh_f[k] > sig_f[k] for k in tanh_f)
     vanished = sorted({i for (a, i), r in ratios.items() if r < VANISHED})
     kept = sorted({i for (a, i), r in ratios.items() if r >= VANISHED})
-    numbers = {"best_ratio": max(ratios.values()), "worst_ratio": min(ratios.values()),
+    numbers = {"largest_ratio": max(ratios.values()), "smallest_ratio": min(ratios.values()),
                "min_final_train_error": min(errors.values())}
     if not better or not vanished:
         return Verdict("does not hold",

@@ -12,11 +12,15 @@ from .scale import SCALES, current_scale
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    try:
-        return args.func(args)
+    try:  # only the user's input is checked here; errors inside a run keep their traceback
+        if getattr(args, "experiment", None):
+            experiments.get(args.experiment)
+        if getattr(args, "seeds", None) is not None and args.seeds < 1:
+            raise ValueError("--seeds must be at least 1")
     except (KeyError, ValueError) as err:
         print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2
+    return args.func(args)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -48,10 +52,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.seeds is not None and args.seeds < 1:
-        raise ValueError("--seeds must be at least 1")
-    res = experiments.run(args.experiment, args.scale, seeds=args.seeds, device=args.device,
-                          root=results.results_dir(), progress=True)
+    try:
+        res = experiments.run(args.experiment, args.scale, seeds=args.seeds, device=args.device,
+                              root=results.results_dir(), progress=True)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished seeds are saved; run the same command again to resume",
+              file=sys.stderr)
+        return 130
     wall = sum(s["wall_s"] for s in res.seeds.values())
     print(f"{res.experiment} at {res.scale} scale: {len(res.seeds)} seeds, {wall:.1f} s -> {res.path}")
     return 0

@@ -39,7 +39,7 @@ class Dataset:
 
     @property
     def n_classes(self) -> int:
-        return int(self.y_train.max()) + 1
+        return int(torch.cat([self.y_train, self.y_test]).max()) + 1
 
     @property
     def input_shape(self) -> tuple[int, ...]:

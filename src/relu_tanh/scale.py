@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import types
 import typing
 from typing import Any, TypeVar
 
@@ -43,7 +44,7 @@ def override(config: C, **changes: Any) -> C:
 
 def _check_type(key: str, value: Any, hint: Any) -> None:
     origin = typing.get_origin(hint) or hint
-    if origin is typing.Union or str(origin) == "types.UnionType":
+    if origin is typing.Union or origin is types.UnionType:
         if any(_matches(value, h) for h in typing.get_args(hint)):
             return
     elif _matches(value, hint):
@@ -57,6 +58,8 @@ def _matches(value: Any, hint: Any) -> bool:
     origin = typing.get_origin(hint) or hint
     if origin is typing.Literal:
         return value in typing.get_args(hint)
+    if isinstance(value, bool) and origin is not bool:
+        return False
     if origin is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if origin is tuple:

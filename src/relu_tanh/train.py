@@ -9,7 +9,7 @@ from typing import Literal
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .data import Dataset
 
@@ -65,17 +65,18 @@ def error_rate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: i
 
 def train(model: nn.Module, data: Dataset, cfg: TrainConfig, *, seed: int, device: str = "cpu",
           progress: bool = False) -> History:
-    """Train `model` on `data` with cross-entropy; stop early, marked diverged, on a NaN/inf loss."""
+    """Train `model` on `data` with cross-entropy; stop early, marked diverged, on a NaN/inf loss
+    or gradient (detected at the next logged step or epoch end, without a per-step host sync)."""
     model.to(device)
     x, y = data.x_train.to(device), data.y_train.to(device)
     x_test, y_test = data.x_test.to(device), data.y_test.to(device)
     opt = make_optimizer(model, cfg)
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    layers = [m.weight for m in model.weight_layers()] if hasattr(model, "weight_layers") else []
+    weights = [m.weight for m in model.weight_layers()] if hasattr(model, "weight_layers") else []
     hist = History()
     max_norm = cfg.clip if cfg.clip is not None else math.inf
-    n_batches = math.ceil(len(x) / cfg.batch_size)
-    bar = tqdm(total=cfg.epochs * n_batches, disable=not progress, leave=False)
+    bar = tqdm(total=cfg.epochs * math.ceil(len(x) / cfg.batch_size), disable=not progress,
+               leave=False)
     step = 0
     for _ in range(cfg.epochs):
         wrong = torch.zeros((), device=device)
@@ -84,36 +85,41 @@ def train(model: nn.Module, data: Dataset, cfg: TrainConfig, *, seed: int, devic
             loss = nn.functional.cross_entropy(out, y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            logging = step % cfg.log_every == 0
+            layer_norms = [w.grad.norm() for w in weights] if logging else []  # before clipping
             norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-            if step % cfg.log_every == 0 and not _log(hist, step, loss, norm, layers):
-                bar.close()
-                return hist
+            if logging and not _log(hist, step, loss, norm, layer_norms):
+                break
             opt.step()
             wrong += (out.argmax(1) != y[idx]).sum()
             step += 1
             bar.update()
-        hist.epoch_train_error.append(float(wrong) / len(x))
-        hist.epoch_test_error.append(error_rate(model, x_test, y_test))
-        if not all(map(math.isfinite, (float(loss.detach()), float(norm)))):
+        if hist.diverged or not _finite(loss, norm):
             _mark_diverged(hist, step)
             break
+        hist.epoch_train_error.append(float(wrong) / len(x))
+        hist.epoch_test_error.append(error_rate(model, x_test, y_test))
     bar.close()
     return hist
 
 
+def _finite(*values: torch.Tensor) -> bool:
+    return all(math.isfinite(float(v.detach())) for v in values)
+
+
 def _log(hist: History, step: int, loss: torch.Tensor, norm: torch.Tensor,
-         layers: list[torch.Tensor]) -> bool:
+         layer_norms: list[torch.Tensor]) -> bool:
     """Record one step's metrics; False (and the run marked diverged) when they are not finite."""
-    loss_v, norm_v = float(loss.detach()), float(norm)
-    if not (math.isfinite(loss_v) and math.isfinite(norm_v)):
+    if not _finite(loss, norm, *layer_norms):
         _mark_diverged(hist, step)
         return False
     hist.steps.append(step)
-    hist.loss.append(loss_v)
-    hist.grad_norm.append(norm_v)
-    hist.layer_grad_norms.append([float(w.grad.norm()) for w in layers])
+    hist.loss.append(float(loss.detach()))
+    hist.grad_norm.append(float(norm))
+    hist.layer_grad_norms.append([float(n) for n in layer_norms])
     return True
 
 
 def _mark_diverged(hist: History, step: int) -> None:
-    hist.diverged, hist.diverged_at_step = True, step
+    if not hist.diverged:
+        hist.diverged, hist.diverged_at_step = True, step

@@ -10,6 +10,7 @@ import dataclasses
 import importlib
 import json
 import time
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -89,7 +90,9 @@ def run(name: str, scale: str | None = None, *, seeds: int | None = None, device
     exp = get(name)
     scale = check_scale(scale or current_scale())
     config = config_for(name, scale, **overrides)
-    n_seeds = seeds or exp.seeds[scale]
+    n_seeds = exp.seeds[scale] if seeds is None else seeds
+    if n_seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {n_seeds}")
     path = results.record_path(root or results.cache_dir(), name, scale)
     config_json = json.loads(json.dumps(dataclasses.asdict(config)))
     done = results.reusable_seeds(results.load_record(path), config_json)
@@ -116,11 +119,23 @@ def load_stored(name: str, scale: str = "paper") -> Result | None:
     record = results.load_record(path)
     if record is None:
         return None
-    config = type(exp.configs[scale])(**_tuples(record["config"]))
+    config = from_json(type(exp.configs[scale]), record["config"])
     seeds = {int(s): v for s, v in record["seeds"].items()}
     return Result(name, scale, config, seeds, record["provenance"], path)
 
 
-def _tuples(d: dict[str, Any]) -> dict[str, Any]:
-    """JSON turns tuples into lists; configs are frozen and hold tuples."""
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+def from_json(cls: type, d: dict[str, Any]) -> Any:
+    """Rebuild a (nested) frozen config from its JSON form: lists back to tuples.
+
+    Keys the class no longer has are dropped, so an older stored run still loads; its record
+    on disk keeps them."""
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in d:
+            continue
+        value, hint = d[f.name], hints[f.name]
+        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+            value = from_json(hint, value)
+        kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+    return cls(**kwargs)

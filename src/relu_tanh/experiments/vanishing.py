@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from .. import data, diagnostics, models
 from ..train import TrainConfig, train
@@ -73,10 +74,10 @@ def run_train(cfg: TrainSweepConfig, *, seed: int, device: str, progress: bool) 
     """Train every network of the grid; keep its curves and per-layer gradient norms."""
     ds = data.load("mnist1d", cfg.n_train)
     rows = []
-    for arch, act, init, depth in grid(cfg):
+    for arch, act, init, depth in tqdm(grid(cfg), desc=f"seed {seed}", disable=not progress, leave=False):
         torch.manual_seed(seed)
         model = models.build(model_config(cfg, arch, act, init, depth, ds))
-        hist = train(model, ds, cfg.train, seed=seed, device=device, progress=progress)
+        hist = train(model, ds, cfg.train, seed=seed, device=device)
         rows.append({"arch": arch, "activation": act, "init": init, "depth": depth,
                      "steps": hist.steps, "loss": hist.loss,
                      "layer_grad_norms": hist.layer_grad_norms,
@@ -134,7 +135,7 @@ def summarize_train(cfg: TrainSweepConfig, seeds: dict[int, dict[str, Any]]) -> 
     return out
 
 
-SMOKE = SweepConfig(activations=("sigmoid", "tanh", "relu"), inits=("default", "kaiming"),
+SMOKE = SweepConfig(activations=("sigmoid", "tanh", "relu"), inits=("default", "xavier", "kaiming"),
                     depths=(2, 6), n_train=512, batch=256)
 SMOKE_TRAIN = TrainConfig(epochs=2, batch_size=128, lr=0.05, log_every=2)
 BOOK_TRAIN = TrainConfig(epochs=10, batch_size=64, lr=0.05, log_every=10)
@@ -162,3 +163,10 @@ register(Experiment(
     run_seed=run_train,
     summarize=summarize_train,
 ))
+
+
+def deepest(summary: dict[tuple, dict], arch: str, activation: str, field_: str = "ratio") -> dict[str, float]:
+    """{init: centre of `field_`} at the largest depth, for one architecture and activation."""
+    depth = max(k[3] for k in summary)
+    return {i: v[field_]["centre"] for (a, act, i, d), v in summary.items()
+            if (a, act, d) == (arch, activation, depth)}

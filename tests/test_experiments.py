@@ -1,0 +1,217 @@
+"""The experiment runner: records with provenance, resuming, reuse rules and stored runs."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+
+from relu_tanh import experiments, results
+from relu_tanh.experiments import Experiment, Result
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+PROVENANCE_KEYS = ("git_commit", "code_fingerprint", "torch", "device_name", "date")
+
+
+def test_registered_experiments():
+    names = experiments.names()
+    assert {"derivatives", "vanishing_init", "vanishing_train"} <= set(names)
+    for name in names:
+        exp = experiments.get(name)
+        assert set(exp.configs) >= {"smoke", "book", "paper"}
+        assert all(n >= 1 for n in exp.seeds.values())
+
+
+def test_unknown_experiment_lists_choices():
+    with pytest.raises(KeyError) as err:
+        experiments.get("nope")
+    assert "nope" in err.value.args[0] and "derivatives" in err.value.args[0]
+
+
+def test_config_for_scale_and_overrides(monkeypatch):
+    monkeypatch.setenv("RELU_TANH_SCALE", "smoke")
+    assert experiments.config_for("derivatives") == experiments.get("derivatives").configs["smoke"]
+    cfg = experiments.config_for("derivatives", "smoke", grid_points=11)
+    assert cfg.grid_points == 11
+    with pytest.raises(KeyError):
+        experiments.config_for("derivatives", "smoke", gridpoints=11)
+    with pytest.raises(ValueError):
+        experiments.config_for("derivatives", "tiny")
+
+
+def test_derivatives_smoke_writes_a_record_with_provenance(tmp_path):
+    res = experiments.run("derivatives", "smoke", root=tmp_path)
+    path = tmp_path / "derivatives" / "smoke.json"
+    assert res.path == path and path.exists()
+    rec = json.loads(path.read_text())
+    assert rec["experiment"] == "derivatives" and rec["scale"] == "smoke"
+    assert rec["config"]["grid_points"] == experiments.get("derivatives").configs["smoke"].grid_points
+    assert all(rec["provenance"][k] for k in PROVENANCE_KEYS)
+    assert rec["provenance"]["code_fingerprint"] == results.code_fingerprint()
+    assert list(rec["seeds"]) == ["0"] and rec["seeds"]["0"]["wall_s"] >= 0
+    assert set(res.seeds) == {0} and res.provenance == rec["provenance"]
+    s = res.summary
+    assert s["sigmoid"]["max"] == 0.25 and s["tanh"]["max"] == 1.0
+    assert s["relu"]["distinct"] == [0.0, 1.0]
+    assert all(s[a]["max_abs_error"] < 1e-9 for a in res.config.activations)
+    assert not any(tmp_path.rglob("*.tmp"))
+
+
+def test_default_root_is_the_cache(isolated_dirs):
+    res = experiments.run("derivatives", "smoke")
+    assert res.path == isolated_dirs["cache"] / "derivatives" / "smoke.json" and res.path.exists()
+
+
+# --- a tiny fake experiment to watch seeds being run, skipped and redone -------------------------
+
+
+@dataclass(frozen=True)
+class FakeConfig:
+    value: int = 1
+    sizes: tuple[int, ...] = (1, 2)
+
+
+@dataclass(frozen=True)
+class NestedConfig:
+    inner: FakeConfig = field(default_factory=FakeConfig)
+    tag: str = "x"
+
+
+class Fake:
+    """Registers an Experiment whose run_seed counts calls and can be told to crash once."""
+
+    def __init__(self, config=None, seeds: int = 4, crash_on: int | None = None):
+        self.name = f"fake_{uuid.uuid4().hex[:8]}"
+        self.calls: list[tuple[int, object]] = []
+        self.crash_on = crash_on
+        config = config if config is not None else FakeConfig()
+        experiments.register(Experiment(
+            name=self.name, chapter="nowhere", description="test double",
+            configs={"smoke": config, "book": config, "paper": config},
+            seeds={"smoke": seeds, "book": seeds, "paper": seeds},
+            run_seed=self.run_seed, summarize=lambda cfg, seeds: sorted(seeds),
+        ))
+
+    def run_seed(self, cfg, *, seed, device, progress):
+        self.calls.append((seed, cfg))
+        if seed == self.crash_on:
+            self.crash_on = None  # only the first time
+            raise KeyboardInterrupt
+        return {"value": cfg.value * 10 + seed if hasattr(cfg, "value") else seed}
+
+    @property
+    def seeds_run(self) -> list[int]:
+        return [s for s, _ in self.calls]
+
+
+@pytest.fixture
+def fake():
+    made: list[Fake] = []
+
+    def make(**kw) -> Fake:
+        made.append(Fake(**kw))
+        return made[-1]
+
+    yield make
+    for f in made:  # keep the global registry as it was
+        experiments.EXPERIMENTS._entries.pop(f.name, None)
+
+
+def test_experiment_needs_every_scale():
+    with pytest.raises(ValueError, match="lacks scales"):
+        Experiment("x", "c", "d", {"smoke": 1}, {"smoke": 1, "book": 1, "paper": 1},
+                   lambda *a, **k: {}, lambda c, s: None)
+
+
+def test_duplicate_experiment_name_raises(fake):
+    f = fake()
+    with pytest.raises(ValueError, match="already registered"):
+        experiments.register(experiments.get(f.name))
+
+
+def test_interrupted_run_resumes_without_redoing_finished_seeds(tmp_path, fake):
+    f = fake(seeds=4, crash_on=2)
+    with pytest.raises(KeyboardInterrupt):
+        experiments.run(f.name, "smoke", root=tmp_path)
+    assert f.seeds_run == [0, 1, 2]
+    saved = results.load_record(tmp_path / f.name / "smoke.json")
+    assert sorted(saved["seeds"]) == ["0", "1"]  # finished seeds were saved one by one
+
+    res = experiments.run(f.name, "smoke", root=tmp_path)
+    assert f.seeds_run == [0, 1, 2, 2, 3]  # resumed at seed 2
+    assert sorted(res.seeds) == [0, 1, 2, 3]
+    assert res.seeds[1]["value"] == 11 and res.seeds[3]["value"] == 13
+    assert res.summary == [0, 1, 2, 3]
+
+    again = experiments.run(f.name, "smoke", root=tmp_path)  # everything reused
+    assert f.seeds_run == [0, 1, 2, 2, 3]
+    assert again.seeds == res.seeds
+
+
+def test_more_seeds_extend_and_fewer_seeds_select(tmp_path, fake):
+    f = fake(seeds=2)
+    experiments.run(f.name, "smoke", root=tmp_path)
+    more = experiments.run(f.name, "smoke", seeds=3, root=tmp_path)
+    assert f.seeds_run == [0, 1, 2] and sorted(more.seeds) == [0, 1, 2]
+    fewer = experiments.run(f.name, "smoke", seeds=1, root=tmp_path)
+    assert f.seeds_run == [0, 1, 2] and sorted(fewer.seeds) == [0]
+
+
+def test_override_is_not_served_a_stale_record(tmp_path, fake):
+    f = fake(seeds=2)
+    experiments.run(f.name, "smoke", root=tmp_path)
+    res = experiments.run(f.name, "smoke", root=tmp_path, value=5)
+    assert f.seeds_run == [0, 1, 0, 1]  # all redone
+    assert [c.value for _, c in f.calls[2:]] == [5, 5]
+    assert res.config.value == 5 and res.seeds[1]["value"] == 51
+    rec = results.load_record(tmp_path / f.name / "smoke.json")
+    assert rec["config"] == {"value": 5, "sizes": [1, 2]}
+    experiments.run(f.name, "smoke", root=tmp_path, value=5)  # same override: reused
+    assert len(f.calls) == 4
+
+
+def test_changed_code_is_not_served_a_stale_record(tmp_path, fake, monkeypatch):
+    f = fake(seeds=1)
+    experiments.run(f.name, "smoke", root=tmp_path)
+    monkeypatch.setattr(results, "code_fingerprint", lambda: "f" * 16)
+    experiments.run(f.name, "smoke", root=tmp_path)
+    assert f.seeds_run == [0, 0]
+
+
+def test_scales_are_stored_apart(tmp_path, fake):
+    f = fake(seeds=1)
+    experiments.run(f.name, "smoke", root=tmp_path)
+    experiments.run(f.name, "book", root=tmp_path)
+    assert f.seeds_run == [0, 0]
+    assert sorted(p.name for p in (tmp_path / f.name).iterdir()) == ["book.json", "smoke.json"]
+
+
+def test_load_stored_reads_from_the_results_dir(isolated_dirs, fake):
+    f = fake(seeds=2, config=FakeConfig(value=3, sizes=(4, 5)))
+    assert experiments.load_stored(f.name, "paper") is None
+    experiments.run(f.name, "paper", root=results.results_dir())
+    assert (isolated_dirs["results"] / f.name / "paper.json").exists()
+    stored = experiments.load_stored(f.name, "paper")
+    assert isinstance(stored, Result) and stored.scale == "paper"
+    assert stored.config == FakeConfig(value=3, sizes=(4, 5))  # tuples restored from JSON lists
+    assert sorted(stored.seeds) == [0, 1] and stored.seeds[1]["value"] == 31
+    assert all(stored.provenance[k] for k in PROVENANCE_KEYS)
+    assert stored.summary == [0, 1]
+    assert experiments.load_stored(f.name, "smoke") is None  # in the cache root only if run there
+
+
+def test_load_stored_ignores_the_code_fingerprint(isolated_dirs, fake, monkeypatch):
+    """Stored (paper) runs are shown whatever code made them; provenance says which."""
+    f = fake(seeds=1)
+    experiments.run(f.name, "paper", root=results.results_dir())
+    monkeypatch.setattr(results, "code_fingerprint", lambda: "f" * 16)
+    assert experiments.load_stored(f.name, "paper") is not None
+
+
+def test_load_stored_rebuilds_nested_configs(isolated_dirs, fake):
+    f = fake(seeds=1, config=NestedConfig())
+    experiments.run(f.name, "paper", root=results.results_dir())
+    assert experiments.load_stored(f.name, "paper").config == NestedConfig()

@@ -1,0 +1,61 @@
+"""Every book page runs at smoke scale under nbval, one test item per code cell, and the
+smoke-scale book builds with warnings as errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = sorted(p for p in (ROOT / "book").glob("*.md") if "format_name: myst" in p.read_text())
+
+
+def smoke_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env.update(RELU_TANH_SCALE="smoke", RELU_TANH_CACHE=str(tmp_path / "cache"))
+    return env
+
+
+def test_every_page_is_a_notebook() -> None:
+    assert PAGES, "no MyST notebooks found in book/"
+    for page in PAGES:
+        text = page.read_text()
+        assert "extension: .md" in text, f"{page.name}: jupytext header lacks extension: .md"
+        assert not page.with_suffix(".ipynb").exists(), f"{page.name}: stray .ipynb beside it"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
+def test_page_runs_under_nbval(page: Path, tmp_path: Path) -> None:
+    nb = jupytext.read(page)
+    n_code = sum(c.cell_type == "code" for c in nb.cells)
+    assert n_code > 0, f"{page.name} has no code cells"
+    target = tmp_path / f"{page.stem}.ipynb"
+    jupytext.write(nb, target)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
+         "-q", str(target)],
+        cwd=ROOT / "book", env=smoke_env(tmp_path), capture_output=True, text=True, timeout=600,
+    )
+    passed = re.search(r"(\d+) passed", proc.stdout)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert passed and int(passed.group(1)) == n_code, f"nbval ran {passed} of {n_code} cells"
+
+
+@pytest.mark.slow
+def test_smoke_book_builds_without_warnings(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--path-output",
+         str(tmp_path / "out"), "-W", "-n", "--keep-going"],
+        env=smoke_env(tmp_path), capture_output=True, text=True, timeout=1200,
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    html = tmp_path / "out" / "_build" / "html"
+    for page in PAGES:
+        assert (html / "book" / f"{page.stem}.html").exists(), f"{page.stem}.html missing"
