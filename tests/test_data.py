@@ -1,16 +1,20 @@
-"""IDX parsing, checksums, local-only fetching and the MNIST-1D loader. Nothing is downloaded."""
+"""IDX parsing, checksums, local-only fetching, the MNIST-1D loader and CIFAR-10 from tiny fake
+archives. Nothing is downloaded, and neither ~/.cache nor the shared CIFAR-10 copy is read."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
+import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
-from relu_tanh import data
+from relu_tanh import data, results
 from relu_tanh.data import ChecksumError, DatasetNotFound
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -180,3 +184,184 @@ def test_mnist1d_shapes_classes_and_subset():
     assert sub.input_shape == (1, 40)
     torch.testing.assert_close(sub.x_train, full.x_train[:100])
     assert "MNIST-1D" in sub.source
+
+
+# --- CIFAR-10, from tiny fake archives ---------------------------------------------------------
+
+@pytest.fixture
+def cifar_dir(tmp_path, monkeypatch) -> Path:
+    """$RELU_TANH_DATA/cifar10 in tmp; HOME and the shared sibling folder are hidden from the loader."""
+    monkeypatch.setenv("RELU_TANH_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(data, "CIFAR_DIRS", ())
+    data.cifar10.cache_clear()
+    yield tmp_path / "data" / "cifar10"
+    data.cifar10.cache_clear()
+
+
+def write_tar(path: Path, members: dict[str, bytes]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as tar:
+        for name, payload in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    return path
+
+
+def fake_binary(folder: Path) -> tuple[Path, dict[str, np.ndarray]]:
+    """A cifar-10-binary.tar.gz with 3 records per training batch and 4 test records."""
+    rng = np.random.default_rng(2)
+    members, raw = {"cifar-10-batches-bin/batches.meta.txt": b"airplane\n"}, {}
+    for batch, n in [*((f"data_batch_{i}", 3) for i in range(1, 6)), ("test_batch", 4)]:
+        labels = rng.integers(0, 10, n, dtype=np.uint8)
+        pixels = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
+        members[f"cifar-10-batches-bin/{batch}.bin"] = np.column_stack([labels, pixels]).tobytes()
+        raw[batch] = (labels, pixels)
+    train = [raw[f"data_batch_{i}"] for i in range(1, 6)]
+    arrays = dict(y_train=np.concatenate([y for y, _ in train]),
+                  x_train=np.concatenate([x for _, x in train]),
+                  y_test=raw["test_batch"][0], x_test=raw["test_batch"][1])
+    return write_tar(folder / data.CIFAR_BINARY, members), arrays
+
+
+def image_bytes(rgb: tuple[int, int, int], fmt: str) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), rgb).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def fake_images(folder: Path) -> Path:
+    """A cifar10-jpg.tar.gz: 2 PNG train images and 1 JPEG test image per class, one flat colour
+    each whose red channel is 20 * label + index, so every image can be traced to its member."""
+    members = {"README.md": b"fake"}
+    for label, cls in enumerate(data.CIFAR_CLASSES):
+        for i in range(2):
+            members[f"train/{cls}/{i:04d}.png"] = image_bytes((20 * label + i, 7, 200), "PNG")
+        members[f"test/{cls}/0000.jpg"] = image_bytes((20 * label, 128, 64), "JPEG")
+    return write_tar(folder / data.CIFAR_JPEG, members)
+
+
+def file_hash(path: Path, algorithm: str) -> str:
+    return hashlib.new(algorithm, path.read_bytes()).hexdigest()
+
+
+def standardised(x_nhwc: np.ndarray) -> torch.Tensor:
+    mean, std = torch.tensor(data.CIFAR_MEAN), torch.tensor(data.CIFAR_STD)
+    x = torch.tensor(x_nhwc, dtype=torch.float32) / 255
+    return ((x - mean) / std).permute(0, 3, 1, 2)
+
+
+def test_cifar10_is_registered_and_searches_the_shared_jpeg_copy():
+    assert "cifar10" in data.DATASETS
+    assert data.CIFAR_DIRS == (str(results.REPO_DIR.parent / "shared" / "data" / "cifar10-jpeg"),)
+    assert len(data.CIFAR_CLASSES) == 10 and data.CIFAR_CLASSES[0] == "airplane"
+    assert data.CIFAR_CLASSES[-1] == "truck"
+
+
+def test_verify_takes_the_hash_algorithm(tmp_path):
+    payload = b"cifar"
+    md5 = hashlib.md5(payload).hexdigest()
+    assert data.verify(payload, md5, "f", "md5") is payload
+    with pytest.raises(ChecksumError, match="md5"):
+        data.verify(payload, sha(payload), "f", "md5")
+    path = tmp_path / "f.bin"
+    path.write_bytes(payload)
+    assert data.verify_file(path, sha(payload)) == path
+    assert data.verify_file(path, md5, "md5") == path
+    with pytest.raises(ChecksumError) as err:
+        data.verify_file(path, "0" * 32, "md5")
+    assert str(path) in str(err.value) and md5 in str(err.value)
+
+
+def test_atomic_file_leaves_nothing_behind_on_failure(tmp_path):
+    with pytest.raises(RuntimeError):
+        with data.atomic_file(tmp_path / "out.bin") as f:
+            f.write(b"partial")
+            raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_parse_cifar_batch_is_channel_major():
+    pixels = np.arange(2 * 3072, dtype=np.uint32).astype(np.uint8).reshape(2, 3072)
+    x, y = data.parse_cifar_batch(np.column_stack([np.array([3, 9], np.uint8), pixels]).tobytes())
+    assert x.shape == (2, 32, 32, 3) and x.dtype == np.uint8 and y.tolist() == [3, 9]
+    np.testing.assert_array_equal(x[:, :, :, 1], pixels[:, 1024:2048].reshape(2, 32, 32))
+    with pytest.raises(ValueError):
+        data.parse_cifar_batch(b"\x00" * 3074)
+
+
+def test_cifar10_from_the_binary_release_then_from_the_cache(cifar_dir, monkeypatch):
+    tarball, raw = fake_binary(cifar_dir)
+    monkeypatch.setattr(data, "CIFAR_BINARY_MD5", file_hash(tarball, "md5"))
+    ds = data.load("cifar10")
+    assert ds.x_train.shape == (15, 3, 32, 32) and ds.x_test.shape == (4, 3, 32, 32)
+    assert ds.x_train.dtype == torch.float32 and ds.y_train.dtype == torch.int64
+    assert ds.x_train.is_contiguous() and ds.input_shape == (3, 32, 32)
+    assert ds.y_train.tolist() == raw["y_train"].tolist()
+    assert ds.y_test.tolist() == raw["y_test"].tolist()
+    nhwc = lambda p: p.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    torch.testing.assert_close(ds.x_train, standardised(nhwc(raw["x_train"])))
+    torch.testing.assert_close(ds.x_test, standardised(nhwc(raw["x_test"])))
+    assert "official binary release" in ds.source
+
+    cache = cifar_dir / data.CIFAR_CACHE
+    with np.load(cache, allow_pickle=False) as z:
+        assert str(z["source"]) == ds.source and z["x_train"].shape == (15, 32, 32, 3)
+    tarball.unlink()
+    data.cifar10.cache_clear()
+    again = data.load("cifar10")
+    assert again.source == ds.source
+    torch.testing.assert_close(again.x_train, ds.x_train)
+    torch.testing.assert_close(again.y_test, ds.y_test)
+
+
+def test_cifar10_from_the_image_folder_archive(cifar_dir, monkeypatch, tmp_path):
+    shared = tmp_path / "shared" / "data" / "cifar10-jpeg"
+    archive = fake_images(shared)
+    monkeypatch.setattr(data, "CIFAR_DIRS", (str(shared),))
+    monkeypatch.setattr(data, "CIFAR_JPEG_SHA256", file_hash(archive, "sha256"))
+    ds = data.load("cifar10")
+    assert ds.x_train.shape == (20, 3, 32, 32) and ds.x_test.shape == (10, 3, 32, 32)
+    assert data.CIFAR_JPEG_SOURCE in ds.source and "lossy" in ds.source
+    assert sorted(ds.y_train.tolist()) == sorted(2 * list(range(10)))
+    assert ds.y_train.tolist() != sorted(ds.y_train.tolist())  # shuffled, so prefixes mix classes
+    assert sorted(ds.y_test.tolist()) == list(range(10))
+    std, mean = torch.tensor(data.CIFAR_STD[0]), torch.tensor(data.CIFAR_MEAN[0])
+    red = (ds.x_train[:, 0, 0, 0] * std + mean) * 255  # PNG: exact
+    torch.testing.assert_close(red.round() // 20, ds.y_train.float())
+    red_test = (ds.x_test[:, 0, 0, 0] * std + mean) * 255  # JPEG: close
+    assert (red_test - 20 * ds.y_test).abs().max() < 4
+    np.testing.assert_array_equal(data.read_cifar_images(archive)["y_train"], ds.y_train.numpy())
+
+    assert (cifar_dir / data.CIFAR_CACHE).exists() and not (shared / data.CIFAR_CACHE).exists()
+    archive.unlink()
+    data.cifar10.cache_clear()
+    again = data.load("cifar10", 5, 3)
+    assert again.source == ds.source and again.y_train.tolist() == ds.y_train[:5].tolist()
+
+
+def test_cifar10_prefers_the_binary_release(cifar_dir, monkeypatch):
+    tarball, _ = fake_binary(cifar_dir)
+    fake_images(cifar_dir)
+    monkeypatch.setattr(data, "CIFAR_BINARY_MD5", file_hash(tarball, "md5"))
+    assert "official binary release" in data.load("cifar10").source
+
+
+@pytest.mark.parametrize("which", ["binary", "jpeg"])
+def test_cifar10_checksum_mismatch(cifar_dir, which):
+    path = fake_binary(cifar_dir)[0] if which == "binary" else fake_images(cifar_dir)
+    with pytest.raises(ChecksumError) as err:
+        data.load("cifar10")
+    msg = str(err.value)
+    assert str(path) in msg and ("md5" if which == "binary" else "sha256") in msg
+    assert "delete the file" in msg and not (cifar_dir / data.CIFAR_CACHE).exists()
+
+
+def test_missing_cifar10_says_how_to_get_it(cifar_dir, tmp_path):
+    with pytest.raises(DatasetNotFound) as err:
+        data.load("cifar10")
+    msg = str(err.value)
+    assert str(cifar_dir) in msg and str(tmp_path / "home") in msg
+    assert data.CIFAR_URL in msg and "RELU_TANH_DATA" in msg and data.CIFAR_JPEG in msg
+    assert "download failed" in msg and not (cifar_dir / data.CIFAR_BINARY).exists()

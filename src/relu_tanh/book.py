@@ -35,7 +35,7 @@ def verdict(claim_id: str, scale: str | None = None) -> Markdown:
     glue(f"{claim_id}-reason", v.reason)
     glue_numbers(claim_id, v.numbers)
     kind = {"holds": "tip", "holds with caveats": "warning", "does not hold": "danger"}[v.status]
-    return Markdown(f":::{{{kind}}} Verdict: {v.status}\n**Claim.** {c.claim}\n\n"
+    return Markdown(f":::{{admonition}} Verdict: {v.status}\n:class: {kind}\n\n**Claim.** {c.claim}\n\n"
                     f"**Measured.** {v.reason[0].upper() + v.reason[1:]}.\n\n*Decided by:* {c.measurement}.\n:::")
 
 

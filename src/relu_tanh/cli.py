@@ -1,4 +1,4 @@
-"""Command line: ``python -m relu_tanh list | run EXPERIMENT | show EXPERIMENT | verdicts``."""
+"""Command line: ``python -m relu_tanh list | run EXPERIMENT | show EXPERIMENT | verdicts | bench``."""
 
 from __future__ import annotations
 
@@ -40,6 +40,12 @@ def parser() -> argparse.ArgumentParser:
     ver = sub.add_parser("verdicts", help="decide every claim (runs what is missing, in the cache)")
     ver.add_argument("--scale", choices=SCALES, default=None)
     ver.set_defaults(func=cmd_verdicts)
+    ben = sub.add_parser("bench", help="time every activation against the copy bandwidth, live; "
+                                       "prints a table, stores nothing (see `run cost_micro`)")
+    ben.add_argument("--scale", choices=SCALES, default=None, help="default: $RELU_TANH_SCALE or book")
+    ben.add_argument("--device", default=None, help="default: the scale's (cpu; cuda for paper)")
+    ben.add_argument("--all", action="store_true", help="every row, not only the largest size")
+    ben.set_defaults(func=cmd_bench)
     return p
 
 
@@ -79,4 +85,28 @@ def cmd_verdicts(args: argparse.Namespace) -> int:
     print(f"scale: {args.scale or current_scale()}")
     for c, v in claims.ledger(args.scale):
         print(f"- {c.id}: {v.status.upper()} ({v.reason})")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import torch
+
+    from . import bench
+
+    cfg = bench.bench_config(args.scale or current_scale())
+    cfg = dataclasses.replace(cfg, device=args.device or cfg.device)
+    if torch.device(cfg.device).type == "cuda" and not torch.cuda.is_available():
+        print(f"error: device {cfg.device} is not available; pass --device cpu", file=sys.stderr)
+        return 2
+    rows, copies = bench.run_sweep(cfg, progress=True)
+    with bench.num_threads(cfg.threads):
+        threads = torch.get_num_threads()
+    print(f"{args.scale or current_scale()} scale on {results.device_name(cfg.device)}, "
+          f"torch {torch.__version__}, {threads} thread(s); medians of {cfg.repeats} repeats\n")
+    gbs = lambda c, k: c[f"{k}_bytes_per_s"] / 1e9
+    print(bench.format_table([{"numel": c["numel"], "dtype": c["dtype"], "clone_GB_per_s": gbs(c, "clone"),
+                               "prealloc_GB_per_s": gbs(c, "prealloc")} for c in copies]) + "\n")
+    print(bench.format_table(rows if args.all else bench.relative_to(rows)))
     return 0

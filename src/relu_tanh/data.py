@@ -1,4 +1,5 @@
-"""Datasets as in-memory tensors: MNIST-1D (generated offline) and Fashion-MNIST (IDX files).
+"""Datasets as in-memory tensors: MNIST-1D (generated offline), Fashion-MNIST (IDX files) and
+CIFAR-10 (official binary release, or a JPEG image-folder copy; decoded once into an npz cache).
 
 Every loader returns a `Dataset` whose `source` says where the numbers came from,
 so figure captions can name the data they used.
@@ -8,22 +9,27 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import shutil
+import tarfile
 import tempfile
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import IO, Callable, Iterator
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from .registry import Registry
+from .results import REPO_DIR
 
 DATA_ENV = "RELU_TANH_DATA"
+ASSETS = Path(__file__).resolve().parent / "assets"
 
 
 @dataclass(frozen=True)
@@ -114,12 +120,24 @@ def read_bytes(path: Path) -> bytes:
         return f.read()
 
 
-def verify(data: bytes, sha256: str, what: str) -> bytes:
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != sha256:
-        raise ChecksumError(f"{what}: sha256 {digest} does not match the expected {sha256}; "
-                            "delete the file and fetch it again")
+def verify(data: bytes, expected: str, what: str, algorithm: str = "sha256") -> bytes:
+    """`data`, once its `algorithm` digest matches `expected`."""
+    check_digest(hashlib.new(algorithm, data).hexdigest(), expected, what, algorithm)
     return data
+
+
+def verify_file(path: Path, expected: str, algorithm: str = "sha256") -> Path:
+    """`path`, once its `algorithm` digest (hashed in chunks, for large archives) matches."""
+    with open(path, "rb") as f:
+        digest = hashlib.file_digest(f, algorithm).hexdigest()
+    check_digest(digest, expected, str(path), algorithm)
+    return path
+
+
+def check_digest(digest: str, expected: str, what: str, algorithm: str) -> None:
+    if digest != expected:
+        raise ChecksumError(f"{what}: {algorithm} {digest} does not match the expected {expected}; "
+                            "delete the file and fetch it again")
 
 
 def parse_idx(data: bytes) -> np.ndarray:
@@ -145,12 +163,23 @@ def find_file(stem: str, dirs: list[Path]) -> Path | None:
 def download(url: str, dest: Path) -> Path:
     """Fetch `url` to `dest` through a temporary file, so an interrupted download leaves nothing."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with urllib.request.urlopen(url, timeout=60) as r, tempfile.NamedTemporaryFile(
-        dir=dest.parent, delete=False
-    ) as tmp:
-        shutil.copyfileobj(r, tmp)
-    os.replace(tmp.name, dest)
+    with urllib.request.urlopen(url, timeout=60) as r:
+        with atomic_file(dest) as tmp:
+            shutil.copyfileobj(r, tmp)
     return dest
+
+
+@contextmanager
+def atomic_file(dest: Path) -> Iterator[IO[bytes]]:
+    """A temporary file beside `dest` that replaces it on success and is removed on failure."""
+    tmp = tempfile.NamedTemporaryFile(dir=dest.parent, prefix=f".{dest.name}.", delete=False)
+    try:
+        with tmp:
+            yield tmp
+        os.replace(tmp.name, dest)
+    except BaseException:
+        Path(tmp.name).unlink(missing_ok=True)
+        raise
 
 
 def fetch_idx(stem: str, sha256: str, dirs: list[Path], base_url: str | None) -> np.ndarray:
@@ -191,3 +220,159 @@ def fashion_mnist() -> Dataset:
     return load_idx_dataset("fashion-mnist", "Fashion-MNIST (Xiao et al. 2017)",
                             data_dirs("fashion-mnist", FASHION_DIRS), FASHION_URL, FASHION_FILES,
                             FASHION_MEAN, FASHION_STD)
+
+@DATASETS.register("fashion-mnist-small")
+@lru_cache(maxsize=1)
+def fashion_mnist_small() -> Dataset:
+    """The first 5,000 training and 1,000 test images of Fashion-MNIST, shipped with the package
+    (2.6 MB, MIT licence) so that the book's CNN chapters run offline on any machine."""
+    with np.load(ASSETS / "fashion_mnist_small.npz", allow_pickle=False) as a:
+        arrays = {k: a[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+    x = lambda u: ((torch.tensor(u, dtype=torch.float32) / 255 - FASHION_MEAN) / FASHION_STD).unsqueeze(1)
+    y = lambda u: torch.tensor(u, dtype=torch.int64)
+    return Dataset("fashion-mnist-small", "Fashion-MNIST (Xiao et al. 2017), first 5,000 train / "
+                   "1,000 test images, shipped with relu_tanh", x(arrays["x_train"]),
+                   y(arrays["y_train"]), x(arrays["x_test"]), y(arrays["y_test"]))
+
+
+# --- CIFAR-10 ------------------------------------------------------------------------------
+
+CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
+                 "dog", "frog", "horse", "ship", "truck")
+CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+CIFAR_BINARY, CIFAR_BINARY_MD5 = "cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530"
+CIFAR_JPEG = "cifar10-jpg.tar.gz"
+CIFAR_JPEG_SHA256 = "923eadae6a7224c36d5cfae597a2739e524743a2c222cb7460553136b3d9768d"
+CIFAR_CACHE = "cifar10-uint8.npz"
+CIFAR_DIRS = (str(REPO_DIR.parent / "shared" / "data" / "cifar10-jpeg"),)  # the JPEG copy
+CIFAR_BINARY_SOURCE = "CIFAR-10 (Krizhevsky 2009), official binary release"
+CIFAR_JPEG_SOURCE = ("CIFAR-10 re-encoded as JPEG (lossy; pixel values differ slightly from the "
+                     "official release)")
+CIFAR_KEYS = ("x_train", "y_train", "x_test", "y_test")  # x: (N, 32, 32, 3) uint8, y: (N,) uint8
+
+
+def parse_cifar_batch(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """A batch of the binary release: records of 1 label byte + 3072 pixel bytes (R, G, B planes).
+
+    Returns images (N, 32, 32, 3) and labels (N,), both uint8.
+    """
+    if len(data) % 3073:
+        raise ValueError(f"a CIFAR-10 batch is a multiple of 3073 bytes, not {len(data)}")
+    records = np.frombuffer(data, dtype=np.uint8).reshape(-1, 3073)
+    return records[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), records[:, 0]
+
+
+def read_cifar_binary(path: Path) -> dict[str, np.ndarray]:
+    """The four uint8 arrays of the official release, read from its tarball in one pass."""
+    names = [f"cifar-10-batches-bin/{b}.bin" for b in
+             ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5",
+              "test_batch")]
+    with tarfile.open(path, "r:gz") as tar:
+        blobs = {m.name: tar.extractfile(m).read() for m in tar if m.name in names}
+    if missing := [n for n in names if n not in blobs]:
+        raise ValueError(f"{path} lacks {', '.join(missing)}")
+    train = [parse_cifar_batch(blobs[n]) for n in names[:5]]
+    x_test, y_test = parse_cifar_batch(blobs[names[5]])
+    return dict(x_train=np.concatenate([x for x, _ in train]),
+                y_train=np.concatenate([y for _, y in train]), x_test=x_test, y_test=y_test)
+
+
+def read_cifar_images(path: Path) -> dict[str, np.ndarray]:
+    """The four uint8 arrays from an image-folder tarball (split/class/file), decoded with Pillow.
+
+    Members are sorted by path, then each split is shuffled with a fixed seed, so that a
+    prefix (`Dataset.subset`) holds every class, as in the already-shuffled binary release.
+    """
+    from PIL import Image
+
+    images: dict[str, list[tuple[str, int, bytes]]] = {"train": [], "test": []}
+    with tarfile.open(path, "r:gz") as tar:
+        for m in tar:
+            parts = m.name.split("/")
+            if m.isfile() and len(parts) == 3 and parts[0] in images:
+                if parts[1] not in CIFAR_CLASSES:
+                    raise ValueError(f"{path}: {m.name} is not in a CIFAR-10 class folder")
+                images[parts[0]].append((m.name, CIFAR_CLASSES.index(parts[1]),
+                                         tar.extractfile(m).read()))
+    rng, arrays = np.random.default_rng(0), {}
+    for split, members in images.items():
+        members.sort()
+        x = np.stack([np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for *_, b in members])
+        if x.shape[1:] != (32, 32, 3):
+            raise ValueError(f"{path}: {split} images are {x.shape[1:]}, not (32, 32, 3)")
+        order = rng.permutation(len(members))
+        arrays[f"x_{split}"] = x[order]
+        arrays[f"y_{split}"] = np.array([label for _, label, _ in members], np.uint8)[order]
+    return arrays
+
+
+def decode_cifar10(dirs: list[Path]) -> tuple[str, dict[str, np.ndarray]]:
+    """Source and uint8 arrays from the binary release (found or downloaded), else the JPEG copy."""
+    binary, download_error = find_file(CIFAR_BINARY, dirs), None
+    if binary is None:
+        try:
+            binary = download(CIFAR_URL, dirs[0] / CIFAR_BINARY)
+        except OSError as err:
+            download_error = err
+    if binary is not None:
+        verify_file(binary, CIFAR_BINARY_MD5, "md5")
+        return f"{CIFAR_BINARY_SOURCE} ({binary.name})", read_cifar_binary(binary)
+    jpeg = find_file(CIFAR_JPEG, dirs)
+    if jpeg is None:
+        raise DatasetNotFound(_cifar_missing_message(dirs, download_error))
+    verify_file(jpeg, CIFAR_JPEG_SHA256)
+    return f"{CIFAR_JPEG_SOURCE} ({jpeg.name})", read_cifar_images(jpeg)
+
+
+def _cifar_missing_message(dirs: list[Path], err: Exception | None) -> str:
+    where = ", ".join(str(d) for d in dirs)
+    why = f" (download failed: {err})" if err else ""
+    return (f"CIFAR-10 not found: no {CIFAR_CACHE}, {CIFAR_BINARY} or {CIFAR_JPEG} "
+            f"in {where}{why}. "
+            f"Download the official release from {CIFAR_URL} into ${DATA_ENV}/cifar10 "
+            f"(or run once with network access), or put the JPEG copy {CIFAR_JPEG} there.")
+
+
+def read_cifar_cache(path: Path) -> tuple[str, dict[str, np.ndarray]]:
+    with np.load(path, allow_pickle=False) as z:
+        return str(z["source"]), {k: z[k] for k in CIFAR_KEYS}
+
+
+def write_cifar_cache(dirs: list[Path], source: str, arrays: dict[str, np.ndarray]) -> None:
+    """Save the decoded arrays atomically into the first writable dir (if any is)."""
+    for d in dirs:
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            with atomic_file(d / CIFAR_CACHE) as tmp:
+                np.savez(tmp, source=np.array(source), **arrays)
+            return
+        except OSError:
+            continue
+
+
+def cifar10_arrays(dirs: list[Path]) -> tuple[str, dict[str, np.ndarray]]:
+    """Source and uint8 arrays: from the npz cache, else decoded once and cached."""
+    cache = find_file(CIFAR_CACHE, dirs)
+    if cache is not None:
+        return read_cifar_cache(cache)
+    source, arrays = decode_cifar10(dirs)
+    write_cifar_cache(dirs, source, arrays)
+    return source, arrays
+
+
+def cifar_tensor(x: np.ndarray) -> Tensor:
+    """(N, 32, 32, 3) uint8 -> (N, 3, 32, 32) float32 in [0, 1], standardised per channel."""
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in (CIFAR_MEAN, CIFAR_STD))
+    nchw = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    return nchw.float().div_(255).sub_(mean).div_(std)
+
+
+@DATASETS.register("cifar10")
+@lru_cache(maxsize=1)
+def cifar10() -> Dataset:
+    """CIFAR-10 (Krizhevsky 2009): 32x32 RGB images of 10 classes, 50,000 train / 10,000 test."""
+    source, a = cifar10_arrays(data_dirs("cifar10", CIFAR_DIRS))
+    y = lambda u: torch.tensor(u, dtype=torch.int64)
+    return Dataset("cifar10", source, cifar_tensor(a["x_train"]), y(a["y_train"]),
+                   cifar_tensor(a["x_test"]), y(a["y_test"]))

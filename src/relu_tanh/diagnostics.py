@@ -26,11 +26,8 @@ def layer_grad_norms(model: nn.Module, x: Tensor, y: Tensor) -> list[float]:
 
 
 @torch.no_grad()
-def activation_stats(model: nn.Module, x: Tensor, activation: str) -> list[dict[str, float | None]]:
-    """For each hidden layer: mean and std of the output, the fractions of units saturated and
-    exactly zero, and the mean derivative f'(z) over its pre-activations z."""
-    act = activations.get(activation)
-    saturated = SATURATED.get(activation)
+def preactivations(model: nn.Module, x: Tensor) -> list[Tensor]:
+    """The input z of every activation module in `model.acts`, for one forward pass of x."""
     pre: list[Tensor] = []
     hooks = [m.register_forward_hook(lambda _m, inp, _out: pre.append(inp[0])) for m in model.acts]
     try:
@@ -38,8 +35,17 @@ def activation_stats(model: nn.Module, x: Tensor, activation: str) -> list[dict[
     finally:
         for h in hooks:
             h.remove()
+    return pre
+
+
+@torch.no_grad()
+def activation_stats(model: nn.Module, x: Tensor, activation: str) -> list[dict[str, float | None]]:
+    """For each hidden layer: mean and std of the output, the fractions of units saturated and
+    exactly zero, and the mean derivative f'(z) over its pre-activations z."""
+    act = activations.get(activation)
+    saturated = SATURATED.get(activation)
     stats = []
-    for z in pre:
+    for z in preactivations(model, x):
         out = act.fn(z)
         stats.append({
             "mean": float(out.mean()),

@@ -7,6 +7,7 @@ input side first, so diagnostics can report per-layer gradients.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -113,3 +114,89 @@ def build(cfg: MLPConfig | CNNConfig) -> DeepNet:
 def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
+
+
+@dataclass(frozen=True)
+class ConvNetConfig:
+    """The four-weight-layer CIFAR-10 CNN after cuda-convnet's `layers-18pct`, the kind of network
+    behind Figure 1 of Krizhevsky et al. (2012): conv5x5(32)-maxpool3/2, conv5x5(32)-avgpool3/2,
+    conv5x5(64)-avgpool3/2, fully connected to the classes. Response normalisation is left out."""
+
+    in_channels: int = 3
+    image_size: int = 32
+    n_classes: int = 10
+    channels: tuple[int, ...] = (32, 32, 64)
+    activation: str = "relu"
+    init: str = "small_gaussian"  # or any name in INITS
+    batch_norm: bool = False
+
+
+# layers-18pct's initW: weight std per layer (conv1, conv2, conv3, fc), zero biases.
+SMALL_GAUSSIAN_STDS = (1e-4, 1e-2, 1e-2, 1e-2)
+
+
+class ConvNet(DeepNet):
+    """conv -> [batch norm] -> activation -> pool, three times, then a linear read-out."""
+
+    def __init__(self, cfg: ConvNetConfig) -> None:
+        chans = (cfg.in_channels, *cfg.channels)
+        hidden = [nn.Conv2d(a, b, 5, padding=2) for a, b in zip(chans[:-1], chans[1:])]
+        pools = [nn.MaxPool2d(3, 2, ceil_mode=True)] + [
+            nn.AvgPool2d(3, 2, ceil_mode=True) for _ in hidden[1:]]
+        side = cfg.image_size
+        for _ in hidden:
+            side = math.ceil((side - 3) / 2) + 1  # ceil-mode 3/2 pooling, as cuda-convnet does
+        head = nn.Linear(chans[-1] * side * side, cfg.n_classes)
+        small = cfg.init == "small_gaussian"
+        super().__init__(hidden, head, cfg.activation, "default" if small else cfg.init,
+                         pool=nn.Flatten())
+        self.pools = nn.ModuleList(pools)
+        self.norms = nn.ModuleList(nn.BatchNorm2d(c) if cfg.batch_norm else nn.Identity()
+                                   for c in cfg.channels)
+        if small:
+            for layer, std in zip(self.weight_layers(), SMALL_GAUSSIAN_STDS):
+                nn.init.normal_(layer.weight, std=std)
+                nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv, norm, act, pool in zip(self.hidden, self.norms, self.acts, self.pools):
+            x = pool(act(norm(conv(x))))
+        return self.head(self.pool(x))
+
+
+@dataclass(frozen=True)
+class RNNConfig:
+    """An Elman network h_t = f(W_x x_t + W_h h_{t-1} + b), read out from the last state."""
+
+    input_size: int
+    output_size: int
+    hidden_size: int = 128
+    activation: str = "tanh"
+    init: str = "default"  # "identity": W_h = I, as in Le, Jaitly and Hinton (2015)
+
+
+class ElmanRNN(nn.Module):
+    """A recurrent net with any registered activation (nn.RNN offers only tanh and ReLU)."""
+
+    def __init__(self, cfg: RNNConfig) -> None:
+        super().__init__()
+        self.inp = nn.Linear(cfg.input_size, cfg.hidden_size)
+        self.rec = nn.Linear(cfg.hidden_size, cfg.hidden_size, bias=False)
+        self.act = activations.get(cfg.activation).module()
+        self.head = nn.Linear(cfg.hidden_size, cfg.output_size)
+        if cfg.init == "identity":
+            nn.init.eye_(self.rec.weight)
+            nn.init.zeros_(self.inp.bias)
+        elif cfg.init != "default":
+            raise ValueError(f"unknown RNN init {cfg.init!r}; valid choices: default, identity")
+
+    def weight_layers(self) -> list[nn.Module]:
+        return [self.inp, self.rec, self.head]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (batch, time, input_size) -> (batch, output_size)."""
+        u = self.inp(x)  # (batch, time, hidden), all time steps at once
+        h = torch.zeros_like(u[:, 0])
+        for t in range(u.shape[1]):
+            h = self.act(u[:, t] + self.rec(h))
+        return self.head(h)

@@ -4,8 +4,9 @@ gradient-norm clipping, per-step metrics, and divergence recorded instead of rai
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Callable, Literal
 
 import torch
 from torch import nn
@@ -36,6 +37,7 @@ class History:
     layer_grad_norms: list[list[float]] = field(default_factory=list)
     epoch_train_error: list[float] = field(default_factory=list)  # running error over the epoch
     epoch_test_error: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)  # wall clock at each epoch's end
     diverged: bool = False
     diverged_at_step: int | None = None
 
@@ -64,9 +66,13 @@ def error_rate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: i
 
 
 def train(model: nn.Module, data: Dataset, cfg: TrainConfig, *, seed: int, device: str = "cpu",
-          progress: bool = False) -> History:
+          progress: bool = False, on_log: Callable[[int, nn.Module], None] | None = None,
+          stop_below: float | None = None) -> History:
     """Train `model` on `data` with cross-entropy; stop early, marked diverged, on a NaN/inf loss
-    or gradient (detected at the next logged step or epoch end, without a per-step host sync)."""
+    or gradient (detected at the next logged step or epoch end, without a per-step host sync).
+
+    `on_log(step, model)` runs at every logged step (diagnostics during training); with
+    `stop_below`, training ends after the first epoch whose running error is below it."""
     model.to(device)
     x, y = data.x_train.to(device), data.y_train.to(device)
     x_test, y_test = data.x_test.to(device), data.y_test.to(device)
@@ -77,7 +83,7 @@ def train(model: nn.Module, data: Dataset, cfg: TrainConfig, *, seed: int, devic
     max_norm = cfg.clip if cfg.clip is not None else math.inf
     bar = tqdm(total=cfg.epochs * math.ceil(len(x) / cfg.batch_size), disable=not progress,
                leave=False)
-    step = 0
+    step, start = 0, time.perf_counter()
     for _ in range(cfg.epochs):
         wrong = torch.zeros((), device=device)
         for idx in torch.randperm(len(x), generator=gen).to(device).split(cfg.batch_size):
@@ -90,6 +96,8 @@ def train(model: nn.Module, data: Dataset, cfg: TrainConfig, *, seed: int, devic
             norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm)
             if logging and not _log(hist, step, loss, norm, layer_norms):
                 break
+            if logging and on_log is not None:
+                on_log(step, model)
             opt.step()
             wrong += (out.argmax(1) != y[idx]).sum()
             step += 1
@@ -99,27 +107,48 @@ def train(model: nn.Module, data: Dataset, cfg: TrainConfig, *, seed: int, devic
             break
         hist.epoch_train_error.append(float(wrong) / len(x))
         hist.epoch_test_error.append(error_rate(model, x_test, y_test))
+        hist.epoch_seconds.append(time.perf_counter() - start)
+        if stop_below is not None and hist.epoch_train_error[-1] < stop_below:
+            break
     bar.close()
     return hist
 
 
 def _finite(*values: torch.Tensor) -> bool:
-    return all(math.isfinite(float(v.detach())) for v in values)
+    return all(map(math.isfinite, torch.stack([v.detach() for v in values]).tolist()))
 
 
 def _log(hist: History, step: int, loss: torch.Tensor, norm: torch.Tensor,
          layer_norms: list[torch.Tensor]) -> bool:
-    """Record one step's metrics; False (and the run marked diverged) when they are not finite."""
-    if not _finite(loss, norm, *layer_norms):
+    """Record one step's metrics with one host sync; False (and the run marked diverged) when
+    they are not finite."""
+    loss_v, norm_v, *layer_v = torch.stack([loss.detach(), norm, *layer_norms]).tolist()
+    if not all(map(math.isfinite, (loss_v, norm_v, *layer_v))):
         _mark_diverged(hist, step)
         return False
     hist.steps.append(step)
-    hist.loss.append(float(loss.detach()))
-    hist.grad_norm.append(float(norm))
-    hist.layer_grad_norms.append([float(n) for n in layer_norms])
+    hist.loss.append(loss_v)
+    hist.grad_norm.append(norm_v)
+    hist.layer_grad_norms.append(layer_v)
     return True
 
 
 def _mark_diverged(hist: History, step: int) -> None:
     if not hist.diverged:
         hist.diverged, hist.diverged_at_step = True, step
+
+
+def epochs_to_threshold(errors: list[float], threshold: float, start: float = 0.9) -> float:
+    """Fractional epochs until the running training error first reaches `threshold`.
+
+    `errors[k]` is the running error over epoch k+1. Between epoch ends the error is taken as
+    linear, starting from `start` (chance on 10 classes) at epoch 0; inf if never reached.
+    Krizhevsky et al. (2012, Figure 1) count epochs to 25% training error this way, without
+    the interpolation."""
+    prev = start
+    for k, err in enumerate(errors):
+        if err <= threshold:
+            frac = (prev - threshold) / (prev - err) if prev > err else 1.0
+            return k + min(max(frac, 0.0), 1.0)
+        prev = err
+    return math.inf

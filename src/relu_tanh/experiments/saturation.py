@@ -1,0 +1,124 @@
+"""Chapter "Saturation": how many sigmoid and tanh units sit on the flat parts of their curves,
+at initialisation and during training, and does the top sigmoid layer of a deep MLP saturate
+early, as Glorot and Bengio (2010, Section 3) found?
+
+Statistics are taken on a fixed probe batch at every logged step: per hidden layer, the share
+of saturated units (`diagnostics.SATURATED`), the share of exact zeros, the mean derivative, and
+histograms of the pre-activations at the start and the end of training.
+
+Run: ``python -m relu_tanh run saturation --scale paper --device cuda``
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .. import diagnostics, models
+from ..train import TrainConfig, train
+from . import Experiment, register
+from .krizhevsky import convnet_config, image_data
+
+
+@dataclass(frozen=True)
+class SaturationConfig:
+    dataset: str = "fashion-mnist-small"
+    n_train: int | None = 4000
+    n_test: int | None = 1000
+    downsample: int = 2
+    archs: tuple[str, ...] = ("cnn", "mlp")  # mlp: Glorot and Bengio's stack of hidden layers
+    activations: tuple[str, ...] = ("sigmoid", "tanh", "relu")
+    init: str = "default"  # PyTorch's default is Glorot and Bengio's "standard" U[-1/sqrt(n), 1/sqrt(n)]
+    channels: tuple[int, ...] = (16, 16, 32)
+    mlp_width: int = 256
+    mlp_depth: int = 4
+    train: TrainConfig = TrainConfig(epochs=4, batch_size=64, lr=0.05, log_every=10)
+    probe: int = 500  # examples behind every statistic
+    hist_range: float = 6.0  # pre-activation histograms over [-range, range]
+    hist_bins: int = 48
+
+
+def build(cfg: SaturationConfig, arch: str, act: str, ds) -> torch.nn.Module:
+    if arch == "cnn":
+        return models.ConvNet(convnet_config(ds, act, cfg.init, cfg.channels))
+    if arch == "mlp":
+        return models.mlp(models.MLPConfig(int(np.prod(ds.input_shape)), ds.n_classes,
+                                           cfg.mlp_width, cfg.mlp_depth, act, cfg.init))
+    raise ValueError(f"unknown arch {arch!r}; valid choices: cnn, mlp")
+
+
+def histograms(model: torch.nn.Module, x: torch.Tensor, cfg: SaturationConfig) -> list[list[int]]:
+    """Counts of each layer's pre-activations in `hist_bins` bins (outliers in the end bins)."""
+    r = cfg.hist_range
+    return [np.histogram(z.clamp(-r, r).flatten().cpu().numpy(), cfg.hist_bins, (-r, r))[0].tolist()
+            for z in diagnostics.preactivations(model, x)]
+
+
+def run_seed(cfg: SaturationConfig, *, seed: int, device: str, progress: bool) -> dict[str, Any]:
+    ds = image_data(cfg.dataset, cfg.n_train, cfg.n_test, cfg.downsample)
+    probe = ds.x_train[: cfg.probe].to(device)
+    rows = []
+    for arch, act in tqdm(list(itertools.product(cfg.archs, cfg.activations)),
+                          desc=f"seed {seed}", disable=not progress, leave=False):
+        torch.manual_seed(seed)
+        model = build(cfg, arch, act, ds).to(device)
+        hist_init = histograms(model, probe, cfg)
+        timeline: list[list[dict]] = []
+        log = lambda step, m: timeline.append(diagnostics.activation_stats(m, probe, act))
+        hist = train(model, ds, cfg.train, seed=seed, device=device, on_log=log)
+        rows.append({"arch": arch, "activation": act, "steps": hist.steps, "stats": timeline,
+                     "hist_init": hist_init, "hist_final": histograms(model, probe, cfg),
+                     "train_error": hist.epoch_train_error, "test_error": hist.epoch_test_error,
+                     "diverged": hist.diverged})
+    return {"rows": rows, "data": ds.source}
+
+
+def layer_series(row: dict[str, Any], key: str) -> np.ndarray:
+    """(steps, layers) array of one statistic; None (not applicable) becomes NaN."""
+    return np.array([[np.nan if s[key] is None else s[key] for s in step] for step in row["stats"]])
+
+
+def summarize(cfg: SaturationConfig, seeds: dict[int, dict[str, Any]]) -> dict[tuple, dict]:
+    """Per (arch, activation): each layer's saturated share at the start, its peak and at the
+    end, and the mean derivative at start and end; mean over seeds, plus the runs."""
+    out: dict[tuple, dict] = {}
+    for arch, act in itertools.product(cfg.archs, cfg.activations):
+        runs = [r for s in seeds.values() for r in s["rows"]
+                if (r["arch"], r["activation"]) == (arch, act)]
+        sat = np.stack([layer_series(r, "frac_saturated") for r in runs])  # (seeds, steps, layers)
+        deriv = np.stack([layer_series(r, "mean_derivative") for r in runs])
+        out[(arch, act)] = {
+            "saturated_start": sat[:, 0].mean(0).tolist(),
+            "saturated_peak": sat.max(1).mean(0).tolist(),
+            "saturated_peak_step": [runs[0]["steps"][i] for i in sat.mean(0).argmax(0)],
+            "saturated_end": sat[:, -1].mean(0).tolist(),
+            "derivative_start": deriv[:, 0].mean(0).tolist(),
+            "derivative_end": deriv[:, -1].mean(0).tolist(),
+            "final_train_error": float(np.mean([r["train_error"][-1] for r in runs if r["train_error"]] or [np.nan])),
+            "runs": runs,
+        }
+    return out
+
+
+register(Experiment(
+    name="saturation",
+    chapter="saturation",
+    description="saturated units and pre-activation histograms of sigmoid/tanh/ReLU nets in training",
+    configs={
+        "smoke": SaturationConfig(n_train=256, n_test=128, probe=128, mlp_width=32,
+                                  train=TrainConfig(epochs=1, batch_size=64, lr=0.05, log_every=2)),
+        "book": SaturationConfig(),
+        "paper": SaturationConfig(dataset="cifar10", n_train=None, n_test=None, downsample=1,
+                                  channels=(32, 32, 64), mlp_width=1000, probe=2000,
+                                  train=TrainConfig(epochs=30, batch_size=10, lr=0.01,
+                                                    momentum=0.0, log_every=500)),
+    },
+    seeds={"smoke": 2, "book": 3, "paper": 5},
+    run_seed=run_seed,
+    summarize=summarize,
+))

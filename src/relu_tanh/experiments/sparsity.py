@@ -1,0 +1,126 @@
+"""Chapter "The negative half": how sparse are ReLU networks, how many units die, and does the
+sparsity regularise (Glorot, Bordes and Bengio 2011)?
+
+For ReLU, leaky ReLU (the control: its negative half keeps a small slope, so no unit can die
+outright) and tanh CNNs, across learning rates and initialisations: train until the running
+training error reaches `target_error` (so that generalisation is compared at equal training
+error), then measure over the whole training set each hidden layer's share of exact zeros and
+of dead units (never positive on any training example), and the train/test error gap.
+
+Run: ``python -m relu_tanh run sparsity --scale paper --device cuda``
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .. import diagnostics, models
+from ..train import TrainConfig, error_rate, train
+from . import Experiment, register
+from .krizhevsky import convnet_config, image_data
+
+
+@dataclass(frozen=True)
+class SparsityConfig:
+    dataset: str = "fashion-mnist-small"
+    n_train: int | None = 4000
+    n_test: int | None = 1000
+    downsample: int = 2
+    channels: tuple[int, ...] = (16, 16, 32)
+    activations: tuple[str, ...] = ("relu", "leaky_relu", "tanh")
+    inits: tuple[str, ...] = ("kaiming", "default")
+    lrs: tuple[float, ...] = (0.02, 0.2)
+    target_error: float = 0.15  # training stops once the running training error is below this
+    train: TrainConfig = TrainConfig(epochs=6, batch_size=64, log_every=50)
+
+
+@torch.no_grad()
+def unit_activity(model: torch.nn.Module, x: torch.Tensor, batch: int = 1000) -> list[dict[str, float]]:
+    """Per hidden layer, over all of x: the share of outputs that are exactly zero, of
+    pre-activations that are not positive, and of units (channel x position) never positive."""
+    zeros: list[float] = []
+    nonpos: list[float] = []
+    ever_on: list[torch.Tensor] = []
+    for i in range(0, len(x), batch):
+        for k, z in enumerate(diagnostics.preactivations(model, x[i:i + batch])):
+            out = model.acts[k](z)
+            on = (z > 0).any(0)
+            if k == len(ever_on):
+                ever_on.append(on)
+                zeros.append(0.0)
+                nonpos.append(0.0)
+            else:
+                ever_on[k] |= on
+            zeros[k] += float((out == 0).sum())
+            nonpos[k] += float((z <= 0).sum())
+    per_example = [on.numel() for on in ever_on]
+    return [{"zero": zeros[k] / (len(x) * per_example[k]),
+             "nonpositive": nonpos[k] / (len(x) * per_example[k]),
+             "dead": float((~ever_on[k]).float().mean())} for k in range(len(ever_on))]
+
+
+def run_seed(cfg: SparsityConfig, *, seed: int, device: str, progress: bool) -> dict[str, Any]:
+    ds = image_data(cfg.dataset, cfg.n_train, cfg.n_test, cfg.downsample)
+    x, y = ds.x_train.to(device), ds.y_train.to(device)
+    rows = []
+    grid = list(itertools.product(cfg.activations, cfg.inits, cfg.lrs))
+    for act, init, lr in tqdm(grid, desc=f"seed {seed}", disable=not progress, leave=False):
+        torch.manual_seed(seed)
+        model = models.ConvNet(convnet_config(ds, act, init, cfg.channels)).to(device)
+        tcfg = TrainConfig(**{**vars(cfg.train), "lr": lr})
+        hist = train(model, ds, tcfg, seed=seed, device=device, stop_below=cfg.target_error)
+        done = not hist.diverged
+        rows.append({"activation": act, "init": init, "lr": lr, "diverged": hist.diverged,
+                     "epochs": len(hist.epoch_train_error),
+                     "reached": done and hist.epoch_train_error[-1] < cfg.target_error,
+                     "train_error": error_rate(model, x, y) if done else None,
+                     "test_error": hist.epoch_test_error[-1] if done else None,
+                     "layers": unit_activity(model, x) if done else None})
+    return {"rows": rows, "data": ds.source}
+
+
+def summarize(cfg: SparsityConfig, seeds: dict[int, dict[str, Any]]) -> dict[tuple, dict]:
+    """Per (activation, init, lr): mean and range over the seeds that did not diverge of each
+    layer's zero / dead shares and of the generalisation gap (test - train error)."""
+    out: dict[tuple, dict] = {}
+    for key in itertools.product(cfg.activations, cfg.inits, cfg.lrs):
+        runs = [r for s in seeds.values() for r in s["rows"]
+                if (r["activation"], r["init"], r["lr"]) == key]
+        ok = [r for r in runs if not r["diverged"]]
+        entry: dict[str, Any] = {"n": len(runs), "diverged": len(runs) - len(ok),
+                                 "reached": sum(r["reached"] for r in ok)}
+        if ok:
+            layer = lambda field: np.array([[l[field] for l in r["layers"]] for r in ok])
+            gaps = np.array([r["test_error"] - r["train_error"] for r in ok])
+            entry.update(zero=layer("zero").mean(0).tolist(), dead=layer("dead").mean(0).tolist(),
+                         dead_max=layer("dead").max(0).tolist(),
+                         gap=float(gaps.mean()), gap_min=float(gaps.min()), gap_max=float(gaps.max()),
+                         train_error=float(np.mean([r["train_error"] for r in ok])),
+                         test_error=float(np.mean([r["test_error"] for r in ok])))
+        out[key] = entry
+    return out
+
+
+register(Experiment(
+    name="sparsity",
+    chapter="sparsity",
+    description="exact zeros, dead units and the train/test gap of ReLU vs leaky ReLU vs tanh CNNs",
+    configs={
+        "smoke": SparsityConfig(n_train=256, n_test=128, target_error=0.6, lrs=(0.05,),
+                                train=TrainConfig(epochs=2, batch_size=64, log_every=50)),
+        "book": SparsityConfig(),
+        "paper": SparsityConfig(dataset="cifar10", n_train=None, n_test=None, downsample=1,
+                                channels=(32, 32, 64), lrs=(0.003, 0.01, 0.03, 0.1),
+                                target_error=0.1, train=TrainConfig(epochs=60, batch_size=128,
+                                                                    log_every=200)),
+    },
+    seeds={"smoke": 2, "book": 3, "paper": 5},
+    run_seed=run_seed,
+    summarize=summarize,
+))
