@@ -16,9 +16,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted(p for p in (ROOT / "book").glob("*.md") if "format_name: myst" in p.read_text())
 
 
-def smoke_env(tmp_path: Path) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def smoke_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Smoke scale, with one run cache for the whole module: the book build reuses the runs
+    the nbval tests made (the cache checks config and code, so nothing stale is reused)."""
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
-    env.update(RELU_TANH_SCALE="smoke", RELU_TANH_CACHE=str(tmp_path / "cache"))
+    env.update(RELU_TANH_SCALE="smoke", RELU_TANH_CACHE=str(tmp_path_factory.mktemp("runs")))
     return env
 
 
@@ -32,7 +35,7 @@ def test_every_page_is_a_notebook() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
-def test_page_runs_under_nbval(page: Path, tmp_path: Path) -> None:
+def test_page_runs_under_nbval(page: Path, tmp_path: Path, smoke_env: dict[str, str]) -> None:
     nb = jupytext.read(page)
     n_code = sum(c.cell_type == "code" for c in nb.cells)
     assert n_code > 0, f"{page.name} has no code cells"
@@ -41,7 +44,7 @@ def test_page_runs_under_nbval(page: Path, tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
          "-q", str(target)],
-        cwd=ROOT / "book", env=smoke_env(tmp_path), capture_output=True, text=True, timeout=600,
+        cwd=ROOT / "book", env=smoke_env, capture_output=True, text=True, timeout=600,
     )
     passed = re.search(r"(\d+) passed", proc.stdout)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
@@ -49,11 +52,11 @@ def test_page_runs_under_nbval(page: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_smoke_book_builds_without_warnings(tmp_path: Path) -> None:
+def test_smoke_book_builds_without_warnings(tmp_path: Path, smoke_env: dict[str, str]) -> None:
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--path-output",
          str(tmp_path / "out"), "-W", "-n", "--keep-going"],
-        env=smoke_env(tmp_path), capture_output=True, text=True, timeout=1200,
+        env=smoke_env, capture_output=True, text=True, timeout=1200,
     )
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     html = tmp_path / "out" / "_build" / "html"

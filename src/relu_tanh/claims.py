@@ -66,6 +66,8 @@ def verdict(claim_id: str, scale: str | None = None) -> Verdict:
 
 def fmt(x: float, digits: int = 2) -> str:
     """A number for prose: fixed-point when moderate, scientific when tiny or huge."""
+    if x == 0:
+        return "0"
     if x != 0 and (abs(x) < 10 ** -digits or abs(x) >= 1e4):
         return f"{x:.{digits - 1}e}"
     return f"{x:.{digits}f}"
@@ -171,7 +173,8 @@ def tanh_alleviates(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Verd
         return Verdict("holds with caveats",
                        f"tanh shrinks the gradient less than sigmoid everywhere, but it vanishes only "
                        f"with the {', '.join(vanished)} initialisation; with {', '.join(kept)} the "
-                       f"deepest tanh nets keep up to {fmt(max(ratios.values()))} of it", numbers)
+                       f"deepest tanh nets' first/last gradient ratio is as high as "
+                       f"{fmt(max(ratios.values()))}", numbers)
     return Verdict("holds", "tanh beats sigmoid, yet the gradient still vanishes under every "
                    "initialisation", numbers)
 
@@ -198,8 +201,11 @@ def relu_six_times(s: dict[str, Any]) -> Verdict:
     numbers.update({f"ratio_{v}": s["ratios"][(v, s["threshold"])]["ratio"] for v in others})
     relu_epochs = r["best"]["relu"]["epochs"]
     if math.isnan(r["ratio"]):
+        tanh = r["best"]["tanh"]["epochs"]
+        other = (f", while tanh did in {fmt(float(np.mean(tanh)), 1)} epochs"
+                 if all(map(math.isfinite, tanh)) else "")
         return Verdict("does not hold", f"the ReLU network never reached {fmt(s['threshold'])} "
-                       f"training error within {s['epochs_cap']} epochs", numbers)
+                       f"training error within {s['epochs_cap']} epochs{other}", numbers)
     if math.isinf(r["ratio"]):
         bound = s["epochs_cap"] / max(relu_epochs)
         numbers["ratio_at_least"] = bound

@@ -82,32 +82,36 @@ def layer_gradients(summary: dict[tuple, dict], arch: str, depth: int, seeds: in
     return fig
 
 
-def ratio_vs_depth(summary: dict[tuple, dict], arch: str) -> plt.Figure:
-    """First/last hidden-layer gradient ratio against depth, with the 0.25^(L-1) line for sigmoid."""
+def _versus_depth(summary: dict[tuple, dict], arch: str, field: str, ylabel: str
+                  ) -> tuple[plt.Figure, np.ndarray]:
+    """One panel per init: `field` (centre and min-max over seeds) against depth, per activation."""
     inits, depths = _keys(summary, 2), sorted(_keys(summary, 3))
     fig, axes = subplots(len(inits), sharey=True)
     for ax, init in zip(axes, inits):
         for act in _keys(summary, 1):
-            band(ax, depths, [summary[(arch, act, init, d)]["ratio"] for d in depths],
+            band(ax, depths, [summary[(arch, act, init, d)][field] for d in depths],
                  color=COLORS[act], label=act)
+        ax.set(xlabel="depth L (hidden layers)", title=f"{init} init")
+    axes[0].set_ylabel(ylabel)
+    return fig, axes
+
+
+def ratio_vs_depth(summary: dict[tuple, dict], arch: str) -> plt.Figure:
+    """First/last hidden-layer gradient ratio against depth, with the 0.25^(L-1) line for sigmoid."""
+    fig, axes = _versus_depth(summary, arch, "ratio", "first / last layer gradient")
+    depths = sorted(_keys(summary, 3))
+    for ax in axes:
         ax.plot(depths, [0.25 ** (d - 1) for d in depths], "k--", lw=0.8, label="0.25^(L-1)")
-        ax.set(yscale="log", xlabel="depth L (hidden layers)", title=f"{init} init")
-    axes[0].set_ylabel("first / last layer gradient")
+        ax.set_yscale("log")
     axes[-1].legend()
     return fig
 
 
 def error_vs_depth(summary: dict[tuple, dict], arch: str, chance: float = 0.9) -> plt.Figure:
     """Final training error against depth, mean and min-max over seeds, one panel per init."""
-    inits, depths = _keys(summary, 2), sorted(_keys(summary, 3))
-    fig, axes = subplots(len(inits), sharey=True)
-    for ax, init in zip(axes, inits):
-        for act in _keys(summary, 1):
-            band(ax, depths, [summary[(arch, act, init, d)]["train_error"] for d in depths],
-                 color=COLORS[act], label=act)
+    fig, axes = _versus_depth(summary, arch, "train_error", "final training error")
+    for ax in axes:
         ax.axhline(chance, color="grey", ls=":", lw=1, label="chance")
-        ax.set(xlabel="depth L (hidden layers)", title=f"{init} init")
-    axes[0].set_ylabel("final training error")
     axes[-1].legend()
     return fig
 

@@ -38,9 +38,9 @@ class Figure1Config:
     downsample: int = 2  # average-pool images by this factor to fit a CPU budget; 1: full size
     channels: tuple[int, ...] = (16, 16, 32)  # half of layers-18pct's (32, 32, 64): CPU budget
     activations: tuple[str, ...] = ("relu", "tanh")
-    lrs: tuple[float, ...] = (0.01, 0.03, 0.1)  # each activation keeps its fastest
+    lrs: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3)  # each activation keeps its fastest
     variants: tuple[str, ...] = ("small_gaussian", "kaiming", "small_gaussian+bn")  # init[+bn]
-    epochs: int = 5  # at most; a run stops once below min(thresholds)
+    epochs: int = 10  # at most; a run stops once below min(thresholds)
     batch_size: int = 64
     momentum: float = 0.9
     threshold: float = 0.25  # the one the verdict uses (the paper's 25%)

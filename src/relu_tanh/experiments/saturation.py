@@ -20,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from .. import diagnostics, models
+from ..scale import override
 from ..train import TrainConfig, train
 from . import Experiment, register
 from .krizhevsky import convnet_config, image_data
@@ -33,11 +34,13 @@ class SaturationConfig:
     downsample: int = 2
     archs: tuple[str, ...] = ("cnn", "mlp")  # mlp: Glorot and Bengio's stack of hidden layers
     activations: tuple[str, ...] = ("sigmoid", "tanh", "relu")
+    lrs: tuple[float, ...] = (1.0, 0.1, 0.1)  # one per activation; sigmoid needs a large one
     init: str = "default"  # PyTorch's default is Glorot and Bengio's "standard" U[-1/sqrt(n), 1/sqrt(n)]
     channels: tuple[int, ...] = (16, 16, 32)
     mlp_width: int = 256
     mlp_depth: int = 4
-    train: TrainConfig = TrainConfig(epochs=4, batch_size=64, lr=0.05, log_every=10)
+    # plain SGD on small batches, as Glorot and Bengio; the learning rate comes from `lrs`
+    train: TrainConfig = TrainConfig(epochs=8, batch_size=64, momentum=0.0, log_every=10)
     probe: int = 500  # examples behind every statistic
     hist_range: float = 6.0  # pre-activation histograms over [-range, range]
     hist_bins: int = 48
@@ -63,6 +66,7 @@ def run_seed(cfg: SaturationConfig, *, seed: int, device: str, progress: bool) -
     ds = image_data(cfg.dataset, cfg.n_train, cfg.n_test, cfg.downsample)
     probe = ds.x_train[: cfg.probe].to(device)
     rows = []
+    lr_of = dict(zip(cfg.activations, cfg.lrs))
     for arch, act in tqdm(list(itertools.product(cfg.archs, cfg.activations)),
                           desc=f"seed {seed}", disable=not progress, leave=False):
         torch.manual_seed(seed)
@@ -70,7 +74,8 @@ def run_seed(cfg: SaturationConfig, *, seed: int, device: str, progress: bool) -
         hist_init = histograms(model, probe, cfg)
         timeline: list[list[dict]] = []
         log = lambda step, m: timeline.append(diagnostics.activation_stats(m, probe, act))
-        hist = train(model, ds, cfg.train, seed=seed, device=device, on_log=log)
+        hist = train(model, ds, override(cfg.train, lr=lr_of[act]), seed=seed, device=device,
+                     on_log=log)
         rows.append({"arch": arch, "activation": act, "steps": hist.steps, "stats": timeline,
                      "hist_init": hist_init, "hist_final": histograms(model, probe, cfg),
                      "train_error": hist.epoch_train_error, "test_error": hist.epoch_test_error,
@@ -111,12 +116,13 @@ register(Experiment(
     description="saturated units and pre-activation histograms of sigmoid/tanh/ReLU nets in training",
     configs={
         "smoke": SaturationConfig(n_train=256, n_test=128, probe=128, mlp_width=32,
-                                  train=TrainConfig(epochs=1, batch_size=64, lr=0.05, log_every=2)),
+                                  train=TrainConfig(epochs=1, batch_size=64, momentum=0.0,
+                                                    log_every=2)),
         "book": SaturationConfig(),
         "paper": SaturationConfig(dataset="cifar10", n_train=None, n_test=None, downsample=1,
                                   channels=(32, 32, 64), mlp_width=1000, probe=2000,
-                                  train=TrainConfig(epochs=30, batch_size=10, lr=0.01,
-                                                    momentum=0.0, log_every=500)),
+                                  train=TrainConfig(epochs=30, batch_size=10, momentum=0.0,
+                                                    log_every=500)),
     },
     seeds={"smoke": 2, "book": 3, "paper": 5},
     run_seed=run_seed,

@@ -36,8 +36,8 @@ class SparsityConfig:
     activations: tuple[str, ...] = ("relu", "leaky_relu", "tanh")
     inits: tuple[str, ...] = ("kaiming", "default")
     lrs: tuple[float, ...] = (0.02, 0.2)
-    target_error: float = 0.15  # training stops once the running training error is below this
-    train: TrainConfig = TrainConfig(epochs=6, batch_size=64, log_every=50)
+    target_error: float = 0.2  # training stops once the running training error is below this
+    train: TrainConfig = TrainConfig(epochs=12, batch_size=64, log_every=50)
 
 
 @torch.no_grad()

@@ -92,10 +92,11 @@ def first_to_last(norms: list[float]) -> float:
 
 
 def per_layer_factor(norms: list[float]) -> float:
-    """Geometric-mean shrink factor per layer between the last and the first hidden layer."""
+    """Geometric-mean shrink factor per layer between the last and the first hidden layer
+    (0 when the first layer's gradient underflowed to exactly zero)."""
     hidden = len(norms) - 1
     ratio = first_to_last(norms)
-    return ratio ** (1 / (hidden - 1)) if hidden > 1 and ratio > 0 else math.nan
+    return ratio ** (1 / (hidden - 1)) if hidden > 1 and ratio >= 0 else math.nan
 
 
 def _key(row: dict[str, Any]) -> tuple[str, str, str, int]:
@@ -105,7 +106,8 @@ def _key(row: dict[str, Any]) -> tuple[str, str, str, int]:
 def _stats(values: list[float], geometric: bool = False) -> dict[str, float]:
     """Centre (mean, or geometric mean for ratios) and min/max over seeds."""
     v = np.array(values, dtype=float)
-    centre = float(np.exp(np.log(v).mean())) if geometric else float(v.mean())
+    with np.errstate(divide="ignore"):  # a zero (underflowed) ratio makes the geometric mean 0
+        centre = float(np.exp(np.log(v).mean())) if geometric else float(v.mean())
     return {"centre": centre, "min": float(v.min()), "max": float(v.max()), "n": len(v)}
 
 
