@@ -13,7 +13,6 @@ from relu_tanh import bench
 from relu_tanh.activations import ACTIVATIONS
 from relu_tanh.bench import (
     BenchConfig,
-    Timing,
     bench_activation,
     bench_config,
     copy_bandwidth,

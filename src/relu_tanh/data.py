@@ -13,20 +13,18 @@ import io
 import os
 import shutil
 import tarfile
-import tempfile
 import urllib.request
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from .registry import Registry
-from .results import REPO_DIR
+from .results import REPO_DIR, atomic_file
 
 DATA_ENV = "RELU_TANH_DATA"
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -167,19 +165,6 @@ def download(url: str, dest: Path) -> Path:
         with atomic_file(dest) as tmp:
             shutil.copyfileobj(r, tmp)
     return dest
-
-
-@contextmanager
-def atomic_file(dest: Path) -> Iterator[IO[bytes]]:
-    """A temporary file beside `dest` that replaces it on success and is removed on failure."""
-    tmp = tempfile.NamedTemporaryFile(dir=dest.parent, prefix=f".{dest.name}.", delete=False)
-    try:
-        with tmp:
-            yield tmp
-        os.replace(tmp.name, dest)
-    except BaseException:
-        Path(tmp.name).unlink(missing_ok=True)
-        raise
 
 
 def fetch_idx(stem: str, sha256: str, dirs: list[Path], base_url: str | None) -> np.ndarray:

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import math
 import os
 import platform
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Iterator
 
 import torch
 
@@ -90,18 +92,27 @@ def load_record(path: Path) -> dict[str, Any] | None:
         return json.load(f)
 
 
-def write_atomic(path: Path, record: dict[str, Any]) -> None:
-    """Write JSON to a temporary file in the same folder, then rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+@contextmanager
+def atomic_file(dest: Path) -> Iterator[IO[bytes]]:
+    """A temporary file beside `dest` that replaces it on success and is removed on failure,
+    so an interrupted write never leaves a half-written file."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.NamedTemporaryFile(dir=dest.parent, prefix=f".{dest.name}.", delete=False)
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(strict_json(record), f, indent=1, allow_nan=False)
-            f.write("\n")
-        os.replace(tmp, path)
+        with tmp:
+            yield tmp
+        os.chmod(tmp.name, 0o644)  # NamedTemporaryFile makes it private; results are shared
+        os.replace(tmp.name, dest)
     except BaseException:
-        os.unlink(tmp)
+        Path(tmp.name).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, record: dict[str, Any]) -> None:
+    """Write a record as strict JSON, atomically."""
+    with atomic_file(path) as f, io.TextIOWrapper(f, encoding="utf-8") as text:
+        json.dump(strict_json(record), text, indent=1, allow_nan=False)
+        text.write("\n")
 
 
 def strict_json(x: Any) -> Any:
