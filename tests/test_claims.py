@@ -54,7 +54,7 @@ def test_markdown_table_has_a_row_per_claim(smoke_ledger):
     table = claims.markdown_table(rows).splitlines()
     assert len(table) == 2 + len(CLAIMS.names())
     for line, (c, v) in zip(table[2:], rows):
-        assert f"**{v.status}**" in line and f"({c.chapter}.md)" in line
+        assert f"**{v.status}**" in line and f"{{doc}}`{c.chapter}`" in line
 
 
 def test_unknown_claim_lists_choices():

@@ -36,7 +36,8 @@ def verdict(claim_id: str, scale: str | None = None) -> Markdown:
     glue_numbers(claim_id, v.numbers)
     kind = {"holds": "tip", "holds with caveats": "warning", "does not hold": "danger"}[v.status]
     return Markdown(f":::{{admonition}} Verdict: {v.status}\n:class: {kind}\n\n**Claim.** {c.claim}\n\n"
-                    f"**Measured.** {v.reason[0].upper() + v.reason[1:]}.\n\n*Decided by:* {c.measurement}.\n:::")
+                    f"**Measured.** {v.reason[0].upper() + v.reason[1:]}.\n\n"
+                    f"**Literature.** {c.literature}\n\n*Decided by:* {c.measurement}.\n:::")
 
 
 def stored_note(name: str, scale: str = "paper") -> Markdown:

@@ -44,6 +44,7 @@ class Claim:
     experiments: tuple[str, ...]  # what is run to decide it
     measurement: str  # what decides it
     decide: Callable[..., Verdict]  # takes one summary per experiment, in order
+    literature: str  # what the original papers report (or the analytic fact), for comparison
 
 
 CLAIMS: Registry[Claim] = Registry("claim")
@@ -75,7 +76,9 @@ def fmt(x: float, digits: int = 2) -> str:
 
 # --- Chapter 1: derivatives ------------------------------------------------------------------
 
-@claim(id="derivative-ranges", chapter="derivatives", experiments=("derivatives",),
+@claim(id="derivative-ranges",
+       literature="Analytic: sigma' peaks at 1/4 and tanh' at 1, both at z = 0.",
+       chapter="derivatives", experiments=("derivatives",),
        claim="The derivative of sigmoid lies in [0, 0.25], that of tanh in [0, 1], and that of "
              "ReLU takes only the values 0 and 1.",
        measurement="min, max and distinct values of f' from autograd on a dense grid, "
@@ -97,7 +100,9 @@ def derivative_ranges(s: dict[str, Any]) -> Verdict:
     return Verdict("holds", "the measured ranges are exactly the stated ones", numbers)
 
 
-@claim(id="tanh-edge", chapter="derivatives", experiments=("derivatives",),
+@claim(id="tanh-edge",
+       literature="Analytic: tanh'(z) < 0.1 once |z| > 1.82.",
+       chapter="derivatives", experiments=("derivatives",),
        claim="tanh's derivative can reach 1, but it still vanishes at the edges.",
        measurement="share of inputs z ~ N(0, s^2) on which tanh'(z) < 0.1, as s grows")
 def tanh_edge(s: dict[str, Any]) -> Verdict:
@@ -125,7 +130,10 @@ def _deepest(summary: dict[tuple, dict], activation: str, field_: str) -> dict[t
             if act == activation and d == depth}
 
 
-@claim(id="sigmoid-vanishing", chapter="vanishing", experiments=("vanishing_init", "vanishing_train"),
+@claim(id="sigmoid-vanishing",
+       literature="Glorot and Bengio (2010): deep sigmoid networks with standard initialisation "
+                  "train badly.",
+       chapter="vanishing", experiments=("vanishing_init", "vanishing_train"),
        claim="With sigmoid in every layer, the derivatives (at most 0.25) multiply up and the "
              "gradient vanishes in the early layers of a deep network.",
        measurement="first/last hidden-layer gradient ratio at initialisation at the largest depth, "
@@ -151,7 +159,10 @@ def sigmoid_vanishing(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Ve
                    f"{len(untrained)} of {len(errors)} deep networks failed to train", numbers)
 
 
-@claim(id="tanh-alleviates", chapter="vanishing", experiments=("vanishing_init", "vanishing_train"),
+@claim(id="tanh-alleviates",
+       literature="Glorot and Bengio (2010): with their normalised initialisation, "
+                  "back-propagated gradients of tanh networks keep their scale across layers.",
+       chapter="vanishing", experiments=("vanishing_init", "vanishing_train"),
        claim="tanh only alleviates the vanishing gradient: better than sigmoid, but deep tanh "
              "networks still lose the gradient.",
        measurement="per-layer gradient shrink factor of tanh against sigmoid at the largest depth, "
@@ -188,7 +199,10 @@ TRACE = 0.01  # below this share the effect is absent
 TOP_SATURATED = 0.5  # Glorot and Bengio: most of the top sigmoid layer saturates
 
 
-@claim(id="relu-six-times", chapter="krizhevsky", experiments=("krizhevsky",),
+@claim(id="relu-six-times",
+       literature="Krizhevsky et al. (2012), Figure 1: about six times fewer epochs to 25% on "
+                  "CIFAR-10.",
+       chapter="krizhevsky", experiments=("krizhevsky",),
        claim="A four-layer CNN with ReLUs reaches 25% training error on CIFAR-10 six times faster "
              "(in epochs) than the same network with tanh.",
        measurement="epochs to the threshold at each activation's fastest learning rate, tanh/ReLU "
@@ -230,7 +244,10 @@ def _most_saturated(summary: dict[tuple, dict], act: str, field_: str) -> float:
     return max(max(v[field_]) for (arch, a), v in summary.items() if a == act)
 
 
-@claim(id="tanh-saturates", chapter="saturation", experiments=("saturation",),
+@claim(id="tanh-saturates",
+       literature="Glorot and Bengio (2010): tanh layers saturate one after another during "
+                  "training.",
+       chapter="saturation", experiments=("saturation",),
        claim="In practice tanh units still end up on the flat edges of their curve, where the "
              "gradient vanishes.",
        measurement="largest per-layer share of tanh units with |tanh| > 0.97 on a probe batch, "
@@ -250,7 +267,10 @@ def tanh_saturates(s: dict[tuple, dict]) -> Verdict:
                    f"ever saturated", numbers)
 
 
-@claim(id="glorot-top-sigmoid", chapter="saturation", experiments=("saturation",),
+@claim(id="glorot-top-sigmoid",
+       literature="Glorot and Bengio (2010): the top sigmoid layer saturates at once and leaves "
+                  "saturation only slowly.",
+       chapter="saturation", experiments=("saturation",),
        claim="(Glorot and Bengio 2010) In a deep sigmoid MLP with standard initialisation, the top "
              "hidden layer saturates early in training and only slowly recovers.",
        measurement="share of saturated units in the top hidden layer of the sigmoid MLP: its peak, "
@@ -271,7 +291,10 @@ def glorot_top_sigmoid(s: dict[tuple, dict]) -> Verdict:
                    f"({fmt(100 * end, 1)}%)", numbers)
 
 
-@claim(id="relu-negative-half", chapter="sparsity", experiments=("sparsity",),
+@claim(id="relu-negative-half",
+       literature="Glorot, Bordes and Bengio (2011): most hidden units of a rectifier network are "
+                  "exactly zero on a given input.",
+       chapter="sparsity", experiments=("sparsity",),
        claim="ReLU's gradient does not vanish on its positive half but is zero on its negative "
              "half, where units can die.",
        measurement="share of exact zeros and of dead units (never positive on any training "
@@ -291,7 +314,10 @@ def relu_negative_half(s: dict[tuple, dict]) -> Verdict:
     return Verdict("does not hold", "ReLU outputs were almost never zero", numbers)
 
 
-@claim(id="sparsity-regularises", chapter="sparsity", experiments=("sparsity",),
+@claim(id="sparsity-regularises",
+       literature="Glorot, Bordes and Bengio (2011) argue that sparse representations generalise "
+                  "better.",
+       chapter="sparsity", experiments=("sparsity",),
        claim="The sparsity of ReLU's negative half acts as a regulariser.",
        measurement="train/test error gap at equal training error: ReLU against leaky ReLU and tanh "
                    "at the same learning rate and initialisation, over seeds")
@@ -324,9 +350,10 @@ def ledger(scale: str | None = None) -> list[tuple[Claim, Verdict]]:
 
 def markdown_table(rows: list[tuple[Claim, Verdict]]) -> str:
     """The verdict table as Markdown, one row per claim, linking each to its chapter."""
-    lines = ["| Claim | Verdict | Why | Chapter |", "|---|---|---|---|"]
+    lines = ["| Claim | Verdict | Measured | Literature | Chapter |", "|---|---|---|---|---|"]
     for c, v in rows:
-        lines.append(f"| {c.claim} | **{v.status}** | {v.reason} | [{c.chapter}]({c.chapter}.md) |")
+        lines.append(f"| {c.claim} | **{v.status}** | {v.reason} | {c.literature} | "
+                     f"{{doc}}`{c.chapter}` |")
     return "\n".join(lines)
 
 
@@ -337,7 +364,9 @@ STEP_MUCH = 1.25  # a training step at least a quarter longer than with ReLU: "m
 EXPENSIVE = ("tanh", "sigmoid")  # the activations the article says cost more
 
 
-@claim(id="relu-cheap-per-element", chapter="cost", experiments=("cost_micro",),
+@claim(id="relu-cheap-per-element",
+       literature="Glorot, Bordes and Bengio (2011): rectifiers need no exponential.",
+       chapter="cost", experiments=("cost_micro",),
        claim="ReLU is much cheaper to compute than sigmoid and tanh, element for element.",
        measurement="eager time per element of tanh and sigmoid over ReLU's, forward and "
                    "forward+backward, float32 and bfloat16, on tensors in cache (the size at which "
@@ -369,7 +398,9 @@ def relu_cheap_per_element(s: dict[str, Any]) -> Verdict:
                    f"times ReLU's time per element, but {at_largest}", numbers)
 
 
-@claim(id="relu-cheap-per-step", chapter="cost", experiments=("cost_step",),
+@claim(id="relu-cheap-per-step",
+       literature="No paper measures it; the article asserts it.",
+       chapter="cost", experiments=("cost_step",),
        claim="Because ReLU is cheaper to compute, a training step is much cheaper with ReLU than "
              "with sigmoid or tanh.",
        measurement="time of one SGD step of the Krizhevsky-style CNN and of an Elman RNN with tanh "
