@@ -14,6 +14,7 @@ from typing import Any, Callable, Literal
 import numpy as np
 
 from . import experiments
+from .experiments.vanishing import deepest
 from .registry import Registry
 from .scale import check_scale, current_scale
 
@@ -125,9 +126,8 @@ def tanh_edge(s: dict[str, Any]) -> Verdict:
 
 def _deepest(summary: dict[tuple, dict], activation: str, field_: str) -> dict[tuple, float]:
     """{(arch, init): centre of `field_`} at the largest depth, for one activation."""
-    depth = max(k[3] for k in summary)
-    return {(a, i): v[field_]["centre"] for (a, act, i, d), v in summary.items()
-            if act == activation and d == depth}
+    archs = dict.fromkeys(k[0] for k in summary)
+    return {(a, i): c for a in archs for i, c in deepest(summary, a, activation, field_).items()}
 
 
 @claim(id="sigmoid-vanishing",

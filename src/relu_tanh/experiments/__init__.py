@@ -95,21 +95,20 @@ def run(name: str, scale: str | None = None, *, seeds: int | None = None, device
         raise ValueError(f"seeds must be at least 1, got {n_seeds}")
     path = results.record_path(root or results.cache_dir(), name, scale)
     config_json = json.loads(json.dumps(dataclasses.asdict(config)))
-    done = results.reusable_seeds(results.load_record(path), config_json)
-    prov = results.provenance(device)
-    for seed in range(n_seeds):
-        if str(seed) in done:
-            continue
+    stored = results.load_record(path)
+    done = results.reusable_seeds(stored, config_json)
+    missing = [seed for seed in range(n_seeds) if str(seed) not in done]
+    prov = results.provenance(device) if missing else stored["provenance"]
+    for seed in missing:
         torch.set_flush_denormal(True)  # tiny CPU values otherwise slow runs down tenfold
         start = time.perf_counter()
         out = exp.run_seed(config, seed=seed, device=device, progress=progress)
-        done[str(seed)] = {**out, "wall_s": time.perf_counter() - start}
-        record = {"experiment": name, "scale": scale, "config": config_json,
-                  "provenance": prov, "seeds": done}
-        results.write_atomic(path, record)
-    record = results.load_record(path) if path.exists() else None
+        # kept in memory exactly as stored, so a reused run reads the same as a fresh one
+        done[str(seed)] = results.strict_json({**out, "wall_s": time.perf_counter() - start})
+        results.write_atomic(path, {"experiment": name, "scale": scale, "config": config_json,
+                                    "provenance": prov, "seeds": done})
     kept = {int(s): v for s, v in done.items() if int(s) < n_seeds}
-    return Result(name, scale, config, kept, (record or {}).get("provenance", prov), path)
+    return Result(name, scale, config, kept, prov, path)
 
 
 def load_stored(name: str, scale: str = "paper") -> Result | None:

@@ -5,7 +5,6 @@ Run: ``python -m relu_tanh run derivatives --scale book``
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,11 +61,6 @@ def run_seed(cfg: DerivativesConfig, *, seed: int, device: str, progress: bool) 
 def summarize(cfg: DerivativesConfig, seeds: dict[int, dict[str, Any]]) -> dict[str, Any]:
     """The first seed (the grid is deterministic; seeds only move the Monte Carlo by ~1e-3)."""
     return seeds[min(seeds)]
-
-
-def tanh_small_threshold(small: float) -> float:
-    """|z| beyond which tanh'(z) = 1 - tanh(z)^2 < small: atanh(sqrt(1 - small))."""
-    return math.atanh(math.sqrt(1 - small))
 
 
 register(Experiment(
