@@ -11,7 +11,7 @@ from relu_tanh.claims import CLAIMS, Verdict
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-STATUSES = {"holds", "holds with caveats", "does not hold"}
+STATUSES = set(claims.STATUSES)
 BOOK = results.REPO_DIR / "book"
 
 
@@ -100,41 +100,41 @@ def train_summary(sig_error: float, tanh_error: float) -> dict:
 
 
 def test_sigmoid_vanishing_follows_the_ratio():
-    vanished = claims.sigmoid_vanishing(init_summary(1e-4, 0.5), train_summary(0.9, 0.2))
+    vanished = claims.vanishing.sigmoid_vanishing(init_summary(1e-4, 0.5), train_summary(0.9, 0.2))
     assert vanished.status == "holds"
     assert vanished.numbers["share_vanished"] == 1.0
-    kept = claims.sigmoid_vanishing(init_summary(10 * claims.VANISHED, 0.5), train_summary(0.9, 0.2))
+    kept = claims.vanishing.sigmoid_vanishing(init_summary(10 * claims.vanishing.VANISHED, 0.5), train_summary(0.9, 0.2))
     assert kept.status == "does not hold"
     assert kept.numbers["share_vanished"] == 0.0
     # vanished gradients, but the nets trained anyway: only with caveats
-    trained = claims.sigmoid_vanishing(init_summary(1e-4, 0.5), train_summary(0.3, 0.2))
+    trained = claims.vanishing.sigmoid_vanishing(init_summary(1e-4, 0.5), train_summary(0.3, 0.2))
     assert trained.status == "holds with caveats"
 
 
 def test_sigmoid_vanishing_reads_only_the_largest_depth():
     s = init_summary(1e-4, 0.5)
     assert all(row["ratio"]["centre"] == 0.9 for k, row in s.items() if k[3] == 2)
-    assert claims.sigmoid_vanishing(s, train_summary(0.9, 0.2)).numbers["smallest_ratio"] == 1e-4
+    assert claims.vanishing.sigmoid_vanishing(s, train_summary(0.9, 0.2)).numbers["smallest_ratio"] == 1e-4
 
 
 def test_sigmoid_vanishing_mixed_is_a_caveat():
     s = init_summary(1e-4, 0.5)
     s[("cnn", "sigmoid", "kaiming", 20)]["ratio"]["centre"] = 0.5
-    v = claims.sigmoid_vanishing(s, train_summary(0.9, 0.2))
+    v = claims.vanishing.sigmoid_vanishing(s, train_summary(0.9, 0.2))
     assert v.status == "holds with caveats" and v.numbers["share_vanished"] == pytest.approx(5 / 6)
 
 
 def test_tanh_alleviates_follows_the_measurements():
     t = train_summary(0.9, 0.5)
-    assert claims.tanh_alleviates(init_summary(1e-6, 1e-4), t).status == "holds"
-    assert claims.tanh_alleviates(init_summary(1e-6, 0.5), t).status == "does not hold"
+    assert claims.vanishing.tanh_alleviates(init_summary(1e-6, 1e-4), t).status == "holds"
+    assert claims.vanishing.tanh_alleviates(init_summary(1e-6, 0.5), t).status == "does not hold"
     # tanh shrinks faster than sigmoid somewhere: not an alleviation
     worse = init_summary(1e-6, 1e-4, sig_factor=0.9, tanh_factor=0.5)
-    assert claims.tanh_alleviates(worse, t).status == "does not hold"
+    assert claims.vanishing.tanh_alleviates(worse, t).status == "does not hold"
     mixed = init_summary(1e-6, 1e-4)
     for arch in ("mlp", "cnn"):
         mixed[(arch, "tanh", "kaiming", 20)]["ratio"]["centre"] = 0.3
-    v = claims.tanh_alleviates(mixed, t)
+    v = claims.vanishing.tanh_alleviates(mixed, t)
     assert v.status == "holds with caveats" and "kaiming" in v.reason
 
 
@@ -153,15 +153,15 @@ def derivative_summary(**changes) -> dict:
 
 
 def test_derivative_ranges_follows_the_measurements():
-    assert claims.derivative_ranges(derivative_summary()).status == "holds with caveats"
-    assert claims.derivative_ranges(derivative_summary(sigmoid__min=0.0, tanh__min=0.0)).status == "holds"
-    assert claims.derivative_ranges(derivative_summary(sigmoid__max=0.3)).status == "does not hold"
-    assert claims.derivative_ranges(derivative_summary(relu__distinct=[0.0, 0.5, 1.0])).status == "does not hold"
-    assert claims.derivative_ranges(derivative_summary(tanh__max_abs_error=1e-3)).status == "does not hold"
+    assert claims.derivatives.derivative_ranges(derivative_summary()).status == "holds with caveats"
+    assert claims.derivatives.derivative_ranges(derivative_summary(sigmoid__min=0.0, tanh__min=0.0)).status == "holds"
+    assert claims.derivatives.derivative_ranges(derivative_summary(sigmoid__max=0.3)).status == "does not hold"
+    assert claims.derivatives.derivative_ranges(derivative_summary(relu__distinct=[0.0, 0.5, 1.0])).status == "does not hold"
+    assert claims.derivatives.derivative_ranges(derivative_summary(tanh__max_abs_error=1e-3)).status == "does not hold"
 
 
 def test_tanh_edge_follows_the_measurements():
-    assert claims.tanh_edge(derivative_summary()).status == "holds with caveats"
-    assert claims.tanh_edge(derivative_summary(tanh__frac_small=[0.1, 0.3, 0.8])).status == "holds"
-    assert claims.tanh_edge(derivative_summary(tanh__frac_small=[0.0, 0.07, 0.07])).status == "does not hold"
-    assert claims.tanh_edge(derivative_summary(tanh__max=0.9)).status == "does not hold"
+    assert claims.derivatives.tanh_edge(derivative_summary()).status == "holds with caveats"
+    assert claims.derivatives.tanh_edge(derivative_summary(tanh__frac_small=[0.1, 0.3, 0.8])).status == "holds"
+    assert claims.derivatives.tanh_edge(derivative_summary(tanh__frac_small=[0.0, 0.07, 0.07])).status == "does not hold"
+    assert claims.derivatives.tanh_edge(derivative_summary(tanh__max=0.9)).status == "does not hold"

@@ -244,11 +244,11 @@ def micro_summary(tanh_big: float, sigmoid_big: float, tanh_cached: float, noise
 
 
 def test_per_element_verdict_follows_the_ratios():
-    assert claims.relu_cheap_per_element(micro_summary(3.0, 2.5, 30.0)).status == "holds"
-    caveat = claims.relu_cheap_per_element(micro_summary(1.1, 1.0, 30.0))
+    assert claims.cost.relu_cheap_per_element(micro_summary(3.0, 2.5, 30.0)).status == "holds"
+    caveat = claims.cost.relu_cheap_per_element(micro_summary(1.1, 1.0, 30.0))
     assert caveat.status == "holds with caveats" and caveat.numbers["cache_max"] == 30.0
     assert caveat.numbers["cache_numel"] == 100 and "100 elements" in caveat.reason
-    flat = claims.relu_cheap_per_element(micro_summary(1.1, 1.0, 1.5, noise=80.0))
+    flat = claims.cost.relu_cheap_per_element(micro_summary(1.1, 1.0, 1.5, noise=80.0))
     assert flat.status == "does not hold" and flat.numbers["largest_max"] == 1.1
     assert flat.numbers["cache_max"] == 1.5
 
@@ -265,11 +265,11 @@ def step_summary(**ratios: tuple[float, float, float]) -> dict:
 
 def test_per_step_verdict_follows_the_quartiles():
     big = (1.3, 1.4, 1.5)
-    assert claims.relu_cheap_per_step(step_summary(**{k: big for k in
+    assert claims.cost.relu_cheap_per_step(step_summary(**{k: big for k in
                                       ("cnn_tanh", "cnn_sigmoid", "rnn_tanh", "rnn_sigmoid")})).status == "holds"
-    none = claims.relu_cheap_per_step(step_summary(cnn_tanh=(1.05, 1.1, 1.2)))
+    none = claims.cost.relu_cheap_per_step(step_summary(cnn_tanh=(1.05, 1.1, 1.2)))
     assert none.status == "does not hold" and none.numbers["highest_p75"] == 1.2
-    mixed = claims.relu_cheap_per_step(step_summary(cnn_tanh=(1.1, 1.2, 1.3)))
+    mixed = claims.cost.relu_cheap_per_step(step_summary(cnn_tanh=(1.1, 1.2, 1.3)))
     assert mixed.status == "holds with caveats" and "straddle" in mixed.reason
     assert mixed.numbers["max_share"] == 0.05
 
@@ -289,7 +289,7 @@ def test_a_stored_paper_run_is_shown(isolated_dirs, micro):
     stored = experiments.load_stored("cost_micro", "paper")
     assert stored is not None and stored.config == micro.config
     assert "Stored paper-scale run of `cost_micro`" in book.stored_note("cost_micro").data
-    assert claims.relu_cheap_per_element(stored.summary).status in {"holds", "holds with caveats",
+    assert claims.cost.relu_cheap_per_element(stored.summary).status in {"holds", "holds with caveats",
                                                                      "does not hold"}
     plt.close(plotting.cost_per_element(stored.summary))
 

@@ -34,7 +34,8 @@ def verdict(claim_id: str, scale: str | None = None) -> Markdown:
     glue(f"{claim_id}-status", v.status)
     glue(f"{claim_id}-reason", v.reason)
     glue_numbers(claim_id, v.numbers)
-    kind = {"holds": "tip", "holds with caveats": "warning", "does not hold": "danger"}[v.status]
+    kind = {"holds": "tip", "holds with caveats": "warning", "does not hold": "danger",
+            "inconclusive": "note"}[v.status]
     return Markdown(f":::{{admonition}} Verdict: {v.status}\n:class: {kind}\n\n**Claim.** {c.claim}\n\n"
                     f"**Measured.** {v.reason[0].upper() + v.reason[1:]}.\n\n"
                     f"**Literature.** {c.literature}\n\n*Decided by:* {c.measurement}.\n:::")

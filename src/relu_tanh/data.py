@@ -32,7 +32,8 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 
 @dataclass(frozen=True)
 class Dataset:
-    """Train and test tensors; x is float32 with a channel axis, y is int64."""
+    """Train and test tensors; x is float32 (a channel axis for images and signals, (time,
+    features) for sequences), y is int64 class labels or float32 regression targets."""
 
     name: str
     source: str
@@ -42,7 +43,15 @@ class Dataset:
     y_test: Tensor
 
     @property
+    def task(self) -> str:
+        """"regression" when the targets are floats (trained with MSE), else "classification"."""
+        return "regression" if self.y_train.is_floating_point() else "classification"
+
+    @property
     def n_classes(self) -> int:
+        """Number of classes; for a regression task, the number of outputs."""
+        if self.task == "regression":
+            return int(self.y_train.shape[-1])
         return int(torch.cat([self.y_train, self.y_test]).max()) + 1
 
     @property

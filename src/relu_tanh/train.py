@@ -54,12 +54,27 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}; valid choices: sgd, adam")
 
 
+def loss_fn(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy for class labels, mean squared error for float targets."""
+    if y.is_floating_point():
+        return nn.functional.mse_loss(out, y)
+    return nn.functional.cross_entropy(out, y)
+
+
+def errors(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Summed error of a batch: misclassified examples, or squared error for float targets
+    (so an "error rate" of a regression task is its mean squared error)."""
+    if y.is_floating_point():
+        return ((out - y) ** 2).mean(dim=tuple(range(1, y.dim()))).sum()
+    return (out.argmax(1) != y).sum()
+
+
 @torch.no_grad()
 def error_rate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2048) -> float:
-    """Fraction of misclassified examples, evaluated in eval mode."""
+    """Fraction of misclassified examples (MSE for float targets), evaluated in eval mode."""
     was_training = model.training
     model.eval()
-    wrong = sum(int((model(x[i:i + batch_size]).argmax(1) != y[i:i + batch_size]).sum())
+    wrong = sum(float(errors(model(x[i:i + batch_size]), y[i:i + batch_size]))
                 for i in range(0, len(x), batch_size))
     model.train(was_training)
     return wrong / len(x)
@@ -68,7 +83,7 @@ def error_rate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: i
 def train(model: nn.Module, data: Dataset, cfg: TrainConfig, *, seed: int, device: str = "cpu",
           progress: bool = False, on_log: Callable[[int, nn.Module], None] | None = None,
           stop_below: float | None = None) -> History:
-    """Train `model` on `data` with cross-entropy; stop early, marked diverged, on a NaN/inf loss
+    """Train `model` on `data` with cross-entropy (MSE for float targets); stop early, marked diverged, on a NaN/inf loss
     or gradient (detected at the next logged step or epoch end, without a per-step host sync).
 
     `on_log(step, model)` runs at every logged step (diagnostics during training); with
@@ -88,7 +103,7 @@ def train(model: nn.Module, data: Dataset, cfg: TrainConfig, *, seed: int, devic
         wrong = torch.zeros((), device=device)
         for idx in torch.randperm(len(x), generator=gen).to(device).split(cfg.batch_size):
             out = model(x[idx])
-            loss = nn.functional.cross_entropy(out, y[idx])
+            loss = loss_fn(out, y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             logging = step % cfg.log_every == 0
@@ -99,7 +114,7 @@ def train(model: nn.Module, data: Dataset, cfg: TrainConfig, *, seed: int, devic
             if logging and on_log is not None:
                 on_log(step, model)
             opt.step()
-            wrong += (out.argmax(1) != y[idx]).sum()
+            wrong += errors(out.detach(), y[idx])
             step += 1
             bar.update()
         if hist.diverged or not _finite(loss, norm):

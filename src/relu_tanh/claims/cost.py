@@ -1,0 +1,78 @@
+"""Chapter "cost": is ReLU much cheaper to compute, per element and per training step?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .core import Verdict, claim, fmt
+
+MUCH_CHEAPER = 2.0  # "much less computational": tanh and sigmoid take at least twice ReLU's time
+STEP_MUCH = 1.25  # a training step at least a quarter longer than with ReLU: "much" cheaper
+EXPENSIVE = ("tanh", "sigmoid")  # the activations the article says cost more
+
+
+@claim(id="relu-cheap-per-element",
+       literature="Glorot, Bordes and Bengio (2011): rectifiers need no exponential.",
+       chapter="cost", experiments=("cost_micro",),
+       claim="ReLU is much cheaper to compute than sigmoid and tanh, element for element.",
+       measurement="eager time per element of tanh and sigmoid over ReLU's, forward and "
+                   "forward+backward, float32 and bfloat16, on tensors in cache (the size at which "
+                   "a clone is fastest) and on the largest tensors, beyond the last-level cache")
+def relu_cheap_per_element(s: dict[str, Any]) -> Verdict:
+    eager = [r for r in s["ratios"] if r["activation"] in EXPENSIVE and not r["compiled"]]
+    largest = [r["ratio"] for r in eager if r["numel"] == s["largest"]]
+    cached = [r for r in eager if r["numel"] == s["peak"][r["dtype"]]]
+    top = max(cached, key=lambda r: r["ratio"])
+    relu_of_copy = min(r["fraction_of_copy"] for r in s["rows"]
+                       if (r["activation"], r["numel"], r["mode"], r["compiled"])
+                       == ("relu", s["largest"], "forward", False))
+    numbers = {"cache_min": min(r["ratio"] for r in cached), "cache_max": top["ratio"],
+               "cache_numel": top["numel"], "largest_min": min(largest), "largest_max": max(largest),
+               "largest_numel": s["largest"], "relu_of_copy": relu_of_copy}
+    at_largest = (f"on the largest tensors ({s['largest']:,} elements) tanh and sigmoid take "
+                  f"{fmt(min(largest))} to {fmt(max(largest))} times ReLU's time, and ReLU moves "
+                  f"bytes at {fmt(relu_of_copy)} times the rate of a clone")
+    if min(largest) >= MUCH_CHEAPER:
+        return Verdict("holds", f"{at_largest}: at least {fmt(MUCH_CHEAPER, 1)} even beyond the cache",
+                       numbers)
+    if top["ratio"] < MUCH_CHEAPER and max(largest) < MUCH_CHEAPER:
+        return Verdict("does not hold", f"neither in cache (at most {fmt(top['ratio'])} times) nor "
+                       f"beyond it do tanh or sigmoid take {fmt(MUCH_CHEAPER, 1)} times ReLU's time; "
+                       f"{at_largest}", numbers)
+    return Verdict("holds with caveats",
+                   f"in cache ({top['numel']:,} elements, {top['dtype']}, "
+                   f"{top['mode'].replace('_', '+')}) {top['activation']} takes {fmt(top['ratio'])} "
+                   f"times ReLU's time per element, but {at_largest}", numbers)
+
+
+@claim(id="relu-cheap-per-step",
+       literature="No paper measures it; the article asserts it.",
+       chapter="cost", experiments=("cost_step",),
+       claim="Because ReLU is cheaper to compute, a training step is much cheaper with ReLU than "
+             "with sigmoid or tanh.",
+       measurement="time of one SGD step of the Krizhevsky-style CNN and of an Elman RNN with tanh "
+                   "and sigmoid over that with ReLU, paired by round (median and quartiles over "
+                   "rounds), against a step a quarter longer; and the share of the step that "
+                   "removing the activation saves")
+def relu_cheap_per_step(s: dict[str, Any]) -> Verdict:
+    nets = [m for m in ("cnn", "rnn") if m in s]
+    ratio = {f"{m}_{a}": s[m]["vs_relu"][a] for m in nets for a in EXPENSIVE}
+    shares = {f"{m}_{a}_share": s[m]["share"][a]["median"] for m in nets for a in s[m]["share"]}
+    medians = {k: r["median"] for k, r in ratio.items()}
+    low, high = min(r["p25"] for r in ratio.values()), max(r["p75"] for r in ratio.values())
+    numbers = {**medians, "lowest_p25": low, "highest_p75": high, "max_share": max(shares.values()),
+               **{f"{m}_relu_share": s[m]["share"]["relu"]["median"] for m in nets}}
+    detail = "; ".join(f"{m.upper()}: tanh {fmt(medians[f'{m}_tanh'])}, sigmoid "
+                       f"{fmt(medians[f'{m}_sigmoid'])}" for m in nets)
+    measured = (f"a step with tanh or sigmoid takes {fmt(min(medians.values()))} to "
+                f"{fmt(max(medians.values()))} times as long as with ReLU ({detail})")
+    share = (f"the activation itself, whichever it is, accounts for at most "
+             f"{fmt(100 * max(shares.values()), 1)}% of a step")
+    if low >= STEP_MUCH:
+        return Verdict("holds", f"{measured}, every lower quartile at least {fmt(STEP_MUCH)}; {share}",
+                       numbers)
+    if high < STEP_MUCH:
+        return Verdict("does not hold", f"{measured}, every upper quartile below {fmt(STEP_MUCH)}; "
+                       f"{share}", numbers)
+    return Verdict("holds with caveats", f"{measured}; the quartiles, from {fmt(low)} to {fmt(high)}, "
+                   f"straddle {fmt(STEP_MUCH)}; {share}", numbers)
