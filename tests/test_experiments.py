@@ -50,7 +50,8 @@ def test_derivatives_smoke_writes_a_record_with_provenance(tmp_path):
     assert rec["experiment"] == "derivatives" and rec["scale"] == "smoke"
     assert rec["config"]["grid_points"] == experiments.get("derivatives").configs["smoke"].grid_points
     assert all(rec["provenance"][k] for k in PROVENANCE_KEYS)
-    assert rec["provenance"]["code_fingerprint"] == results.code_fingerprint()
+    assert rec["provenance"]["code_fingerprint"] == results.code_fingerprint(
+        "relu_tanh.experiments.derivatives")  # the files the experiment imports
     assert list(rec["seeds"]) == ["0"] and rec["seeds"]["0"]["wall_s"] >= 0
     assert set(res.seeds) == {0} and res.provenance == rec["provenance"]
     s = res.summary
@@ -176,7 +177,7 @@ def test_override_is_not_served_a_stale_record(tmp_path, fake):
 def test_changed_code_is_not_served_a_stale_record(tmp_path, fake, monkeypatch):
     f = fake(seeds=1)
     experiments.run(f.name, "smoke", root=tmp_path)
-    monkeypatch.setattr(results, "code_fingerprint", lambda: "f" * 16)
+    monkeypatch.setattr(results, "code_fingerprint", lambda *modules: "f" * 16)
     experiments.run(f.name, "smoke", root=tmp_path)
     assert f.seeds_run == [0, 0]
 
@@ -186,7 +187,7 @@ def test_scales_are_stored_apart(tmp_path, fake):
     experiments.run(f.name, "smoke", root=tmp_path)
     experiments.run(f.name, "book", root=tmp_path)
     assert f.seeds_run == [0, 0]
-    assert sorted(p.name for p in (tmp_path / f.name).iterdir()) == ["book.json", "smoke.json"]
+    assert sorted(p.name for p in (tmp_path / f.name).glob("*.json")) == ["book.json", "smoke.json"]
 
 
 def test_load_stored_reads_from_the_results_dir(isolated_dirs, fake):

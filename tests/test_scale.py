@@ -72,11 +72,24 @@ def test_override_rejects_wrong_types(key, value):
 
 
 @pytest.mark.parametrize("key,value", [
-    ("lr", 1), ("lr", 1.5), ("names", ()), ("names", ("a", "b")), ("maybe", None), ("maybe", 2),
+    ("lr", 1), ("lr", 1.5), ("names", ("a",)), ("names", ("a", "b")), ("maybe", None), ("maybe", 2),
     ("maybe", 0.5), ("pep604", None), ("pep604", 7), ("mode", "y"),
 ])
 def test_override_accepts_matching_types(key, value):
     assert getattr(override(Cfg(), **{key: value}), key) == value
+
+
+@pytest.mark.parametrize("key,value", [("names", ()), ("lr", 0), ("lr", -0.1), ("n", 0)])
+def test_override_rejects_values_that_cannot_work(key, value):
+    """Types are right, values are not: an empty grid, a learning rate or count not positive."""
+    @dataclass(frozen=True)
+    class Counts:
+        n_train: int = 1
+        lr: float = 0.1
+        names: tuple[str, ...] = ("a",)
+
+    with pytest.raises(ValueError, match="n_train" if key == "n" else key):
+        override(Counts(), **{"n_train" if key == "n" else key: value})
 
 
 def test_override_on_library_configs():

@@ -6,21 +6,36 @@ import argparse
 import json
 import sys
 
-from . import claims, experiments, results
+from . import claims, data, experiments, results
 from .scale import SCALES, current_scale
+
+
+# Failures of files and data that a run meets: their messages name the file and what to do.
+FILE_ERRORS = (results.RecordError, data.DatasetNotFound, data.ChecksumError, data.CorruptDataFile)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    try:  # only the user's input is checked here; errors inside a run keep their traceback
+    try:  # the user's input is checked here, before any work
+        if hasattr(args, "scale"):
+            args.scale = args.scale or current_scale()
         if getattr(args, "experiment", None):
             experiments.get(args.experiment)
+        if getattr(args, "device", None):
+            results.check_device(args.device)
         if getattr(args, "seeds", None) is not None and args.seeds < 1:
             raise ValueError("--seeds must be at least 1")
     except (KeyError, ValueError) as err:
-        print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
-        return 2
-    return args.func(args)
+        return error(err)
+    try:  # any other error inside a run keeps its traceback
+        return args.func(args)
+    except FILE_ERRORS as err:
+        return error(err, 1 if args.func is cmd_show else 2)
+
+
+def error(err: Exception, code: int = 2) -> int:
+    print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
+    return code
 
 
 def parser() -> argparse.ArgumentParser:
@@ -32,13 +47,16 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--scale", choices=SCALES, default=None, help="default: $RELU_TANH_SCALE or book")
     run.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     run.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the scale's)")
+    run.add_argument("--force", action="store_true",
+                     help="move a stored paper-scale record of another config or code aside "
+                          "(it is kept beside the new one) instead of refusing")
     run.set_defaults(func=cmd_run)
     show = sub.add_parser("show", help="print a stored results file's provenance and seeds")
     show.add_argument("experiment")
-    show.add_argument("--scale", choices=SCALES, default="paper")
+    show.add_argument("--scale", choices=SCALES, default=None, help="default: $RELU_TANH_SCALE or book")
     show.set_defaults(func=cmd_show)
     ver = sub.add_parser("verdicts", help="decide every claim (runs what is missing, in the cache)")
-    ver.add_argument("--scale", choices=SCALES, default=None)
+    ver.add_argument("--scale", choices=SCALES, default=None, help="default: $RELU_TANH_SCALE or book")
     ver.set_defaults(func=cmd_verdicts)
     ben = sub.add_parser("bench", help="time every activation against the copy bandwidth, live; "
                                        "prints a table, stores nothing (see `run cost_micro`)")
@@ -60,7 +78,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     try:
         res = experiments.run(args.experiment, args.scale, seeds=args.seeds, device=args.device,
-                              root=results.results_dir(), progress=True)
+                              root=results.results_dir(), progress=True, force=args.force)
     except KeyboardInterrupt:
         print("\ninterrupted: finished seeds are saved; run the same command again to resume",
               file=sys.stderr)
@@ -73,16 +91,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     res = experiments.load_stored(args.experiment, args.scale)
     if res is None:
-        print(f"no stored {args.scale}-scale run of {args.experiment}; make one with "
-              f"`python -m relu_tanh run {args.experiment} --scale {args.scale}`")
+        print(f"no stored {args.scale}-scale run of {args.experiment} in {results.results_dir()}; "
+              f"make one with `python -m relu_tanh run {args.experiment} --scale {args.scale}`")
         return 1
-    print(json.dumps({"path": str(res.path), "seeds": sorted(res.seeds),
-                      "provenance": res.provenance}, indent=1))
+    print(json.dumps({"path": str(res.path), "seeds": sorted(res.seeds), "provenance": res.provenance,
+                      "seed_provenance": {str(s): p for s, p in sorted(res.seed_provenance.items())}},
+                     indent=1))
     return 0
 
 
 def cmd_verdicts(args: argparse.Namespace) -> int:
-    print(f"scale: {args.scale or current_scale()}")
+    print(f"scale: {args.scale}")
     for c, v in claims.ledger(args.scale):
         print(f"- {c.id}: {v.status.upper()} ({v.reason})")
     return 0
@@ -95,15 +114,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from . import bench
 
-    cfg = bench.bench_config(args.scale or current_scale())
-    cfg = dataclasses.replace(cfg, device=args.device or cfg.device)
-    if torch.device(cfg.device).type == "cuda" and not torch.cuda.is_available():
-        print(f"error: device {cfg.device} is not available; pass --device cpu", file=sys.stderr)
-        return 2
+    cfg = bench.bench_config(args.scale)
+    cfg = dataclasses.replace(cfg, device=results.check_device(args.device or cfg.device))
     rows, copies = bench.run_sweep(cfg, progress=True)
     with bench.num_threads(cfg.threads):
         threads = torch.get_num_threads()
-    print(f"{args.scale or current_scale()} scale on {results.device_name(cfg.device)}, "
+    print(f"{args.scale} scale on {results.device_name(cfg.device)}, "
           f"torch {torch.__version__}, {threads} thread(s); medians of {cfg.repeats} repeats\n")
     gbs = lambda c, k: c[f"{k}_bytes_per_s"] / 1e9
     print(bench.format_table([{"numel": c["numel"], "dtype": c["dtype"], "clone_GB_per_s": gbs(c, "clone"),

@@ -14,6 +14,8 @@ import os
 import shutil
 import tarfile
 import urllib.request
+import zipfile
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -102,6 +104,13 @@ FASHION_FILES = {
     "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
     "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 }
+# md5 of the published .gz files (Fashion-MNIST README): a download is checked before it is kept.
+DOWNLOAD_MD5 = {
+    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+}
 FASHION_DIRS = ("/usr/share/datasets/fashion-mnist",)  # Debian package dataset-fashion-mnist
 FASHION_MEAN, FASHION_STD = 0.2860, 0.3530
 
@@ -114,6 +123,10 @@ class ChecksumError(ValueError):
     """A file's content does not match the published checksum."""
 
 
+class CorruptDataFile(ValueError):
+    """A data file that cannot be read (not gzip, truncated, wrong shapes); the message names it."""
+
+
 def data_dirs(name: str, system_dirs: tuple[str, ...] = ()) -> list[Path]:
     """Where to look for `name`: $RELU_TANH_DATA/name, then ~/.cache/relu_tanh/name, then system dirs."""
     dirs = [Path(os.environ[DATA_ENV]) / name] if DATA_ENV in os.environ else []
@@ -121,10 +134,16 @@ def data_dirs(name: str, system_dirs: tuple[str, ...] = ()) -> list[Path]:
 
 
 def read_bytes(path: Path) -> bytes:
-    """A file's content, decompressed if it ends in .gz."""
+    """A file's content, decompressed if it ends in .gz; CorruptDataFile if that fails."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        return f.read()
+    try:
+        with opener(path, "rb") as f:
+            return f.read()
+    except (OSError, EOFError, zlib.error) as err:
+        with open(path, "rb") as f:
+            html = f.read(512).lstrip().lower().startswith((b"<!doctype html", b"<html"))
+        what = "an HTML page (a failed download?)" if html else f"unreadable ({err})"
+        raise CorruptDataFile(f"{path} is {what}; delete it and fetch it again") from None
 
 
 def verify(data: bytes, expected: str, what: str, algorithm: str = "sha256") -> bytes:
@@ -167,12 +186,21 @@ def find_file(stem: str, dirs: list[Path]) -> Path | None:
     return None
 
 
-def download(url: str, dest: Path) -> Path:
-    """Fetch `url` to `dest` through a temporary file, so an interrupted download leaves nothing."""
+def download(url: str, dest: Path, md5: str | None = None) -> Path:
+    """Fetch `url` to `dest` through a temporary file, so an interrupted download leaves
+    nothing; with `md5`, the file is checked before it is kept (and before it is decompressed)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     with urllib.request.urlopen(url, timeout=60) as r:
         with atomic_file(dest) as tmp:
             shutil.copyfileobj(r, tmp)
+            tmp.flush()
+            if md5 is not None:
+                with open(tmp.name, "rb") as f:
+                    digest = hashlib.file_digest(f, "md5").hexdigest()
+                if digest != md5:
+                    raise ChecksumError(f"download of {url}: md5 {digest} does not match the "
+                                        f"published {md5}; nothing was saved to {dest}. Try "
+                                        "again, or fetch the file by hand")
     return dest
 
 
@@ -181,12 +209,18 @@ def fetch_idx(stem: str, sha256: str, dirs: list[Path], base_url: str | None) ->
     path = find_file(stem, dirs)
     if path is None and base_url is not None:
         try:
-            path = download(f"{base_url}{stem}.gz", dirs[0] / f"{stem}.gz")
+            path = download(f"{base_url}{stem}.gz", dirs[0] / f"{stem}.gz",
+                            DOWNLOAD_MD5.get(f"{stem}.gz"))
         except OSError as err:
             raise DatasetNotFound(_missing_message(stem, dirs, err)) from err
     if path is None:
         raise DatasetNotFound(_missing_message(stem, dirs, None))
-    return parse_idx(verify(read_bytes(path), sha256, str(path)))
+    try:
+        return parse_idx(verify(read_bytes(path), sha256, str(path)))
+    except ChecksumError:
+        raise
+    except ValueError as err:
+        raise CorruptDataFile(f"{path}: {err}; delete it and fetch it again") from None
 
 
 def _missing_message(stem: str, dirs: list[Path], err: Exception | None) -> str:
@@ -301,22 +335,23 @@ def read_cifar_images(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def decode_cifar10(dirs: list[Path]) -> tuple[str, dict[str, np.ndarray]]:
-    """Source and uint8 arrays from the binary release (found or downloaded), else the JPEG copy."""
+def decode_cifar10(dirs: list[Path]) -> tuple[str, str, dict[str, np.ndarray]]:
+    """Source, the digest of the archive used and its uint8 arrays: from the binary release
+    (found or downloaded), else the JPEG copy."""
     binary, download_error = find_file(CIFAR_BINARY, dirs), None
     if binary is None:
         try:
-            binary = download(CIFAR_URL, dirs[0] / CIFAR_BINARY)
+            binary = download(CIFAR_URL, dirs[0] / CIFAR_BINARY, CIFAR_BINARY_MD5)
         except OSError as err:
             download_error = err
     if binary is not None:
         verify_file(binary, CIFAR_BINARY_MD5, "md5")
-        return f"{CIFAR_BINARY_SOURCE} ({binary.name})", read_cifar_binary(binary)
+        return f"{CIFAR_BINARY_SOURCE} ({binary.name})", CIFAR_BINARY_MD5, read_cifar_binary(binary)
     jpeg = find_file(CIFAR_JPEG, dirs)
     if jpeg is None:
         raise DatasetNotFound(_cifar_missing_message(dirs, download_error))
     verify_file(jpeg, CIFAR_JPEG_SHA256)
-    return f"{CIFAR_JPEG_SOURCE} ({jpeg.name})", read_cifar_images(jpeg)
+    return f"{CIFAR_JPEG_SOURCE} ({jpeg.name})", CIFAR_JPEG_SHA256, read_cifar_images(jpeg)
 
 
 def _cifar_missing_message(dirs: list[Path], err: Exception | None) -> str:
@@ -329,29 +364,51 @@ def _cifar_missing_message(dirs: list[Path], err: Exception | None) -> str:
 
 
 def read_cifar_cache(path: Path) -> tuple[str, dict[str, np.ndarray]]:
-    with np.load(path, allow_pickle=False) as z:
-        return str(z["source"]), {k: z[k] for k in CIFAR_KEYS}
+    """The cache's source and arrays, once it proves to be decoded from a known archive (the
+    digest stored in it) and to hold CIFAR-shaped arrays; else CorruptDataFile naming it."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            source, digest = str(z["source"]), str(z["archive_digest"]) if "archive_digest" in z else None
+            arrays = {k: z[k] for k in CIFAR_KEYS}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
+        raise CorruptDataFile(_bad_cache(path, f"it cannot be read: {err}")) from None
+    if digest not in (CIFAR_BINARY_MD5, CIFAR_JPEG_SHA256):
+        raise CorruptDataFile(_bad_cache(path, f"it was decoded from an unknown archive (digest {digest})"))
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.dtype != np.uint8 or x.shape[1:] != (32, 32, 3) or y.shape != x.shape[:1]:
+            raise CorruptDataFile(_bad_cache(path, f"its {split} arrays are {x.dtype} {x.shape} "
+                                                   f"and {y.shape}, not (N, 32, 32, 3) uint8 and (N,)"))
+        if y.size and int(y.max()) >= len(CIFAR_CLASSES):
+            raise CorruptDataFile(_bad_cache(path, f"its {split} labels reach {int(y.max())}"))
+    return source, arrays
 
 
-def write_cifar_cache(dirs: list[Path], source: str, arrays: dict[str, np.ndarray]) -> None:
-    """Save the decoded arrays atomically into the first writable dir (if any is)."""
+def _bad_cache(path: Path, why: str) -> str:
+    return f"{path} is not a valid CIFAR-10 cache ({why}); delete it and it is decoded again from the archive"
+
+
+def write_cifar_cache(dirs: list[Path], source: str, digest: str, arrays: dict[str, np.ndarray]) -> None:
+    """Save the decoded arrays, with the digest of their archive, atomically into the first
+    writable dir (if any is)."""
     for d in dirs:
         try:
             d.mkdir(parents=True, exist_ok=True)
             with atomic_file(d / CIFAR_CACHE) as tmp:
-                np.savez(tmp, source=np.array(source), **arrays)
+                np.savez(tmp, source=np.array(source), archive_digest=np.array(digest), **arrays)
             return
         except OSError:
             continue
 
 
-def cifar10_arrays(dirs: list[Path]) -> tuple[str, dict[str, np.ndarray]]:
-    """Source and uint8 arrays: from the npz cache, else decoded once and cached."""
+def cifar10_arrays(dirs: list[Path], archive_dirs: tuple[Path, ...] = ()) -> tuple[str, dict[str, np.ndarray]]:
+    """Source and uint8 arrays: from the npz cache in `dirs`, else decoded once from an archive
+    in `dirs` or `archive_dirs` (read-only places: never searched for or given a cache)."""
     cache = find_file(CIFAR_CACHE, dirs)
     if cache is not None:
         return read_cifar_cache(cache)
-    source, arrays = decode_cifar10(dirs)
-    write_cifar_cache(dirs, source, arrays)
+    source, digest, arrays = decode_cifar10([*dirs, *archive_dirs])
+    write_cifar_cache(dirs, source, digest, arrays)
     return source, arrays
 
 
@@ -366,7 +423,7 @@ def cifar_tensor(x: np.ndarray) -> Tensor:
 @lru_cache(maxsize=1)
 def cifar10() -> Dataset:
     """CIFAR-10 (Krizhevsky 2009): 32x32 RGB images of 10 classes, 50,000 train / 10,000 test."""
-    source, a = cifar10_arrays(data_dirs("cifar10", CIFAR_DIRS))
+    source, a = cifar10_arrays(data_dirs("cifar10"), tuple(map(Path, CIFAR_DIRS)))
     y = lambda u: torch.tensor(u, dtype=torch.int64)
     return Dataset("cifar10", source, cifar_tensor(a["x_train"]), y(a["y_train"]),
                    cifar_tensor(a["x_test"]), y(a["y_test"]))

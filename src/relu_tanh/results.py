@@ -1,12 +1,22 @@
-"""Results records: JSON with provenance, written atomically, one entry per finished seed.
+"""Results records: JSON with provenance, one entry per finished seed, written durably under a lock.
 
-A record is reused (and an interrupted run resumed) only when its config and the
-fingerprint of this package's source both match, so stale results never leak in.
+A record is reused (and an interrupted run resumed) only when its config and its code
+fingerprint both match. The fingerprint covers the source files the experiment's module
+imports from this package (followed transitively, `source_files`), so an edit in plotting or in
+another chapter leaves a stored GPU run valid, while an edit in the training loop does not.
+
+Nothing stored is discarded: a record made by another config or other code is moved aside to
+`SCALE.<fingerprint>-<config hash>.json` (and picked up again when that config and code come
+back); a `paper` record is only moved aside when asked (`force`). A file that cannot be read is
+moved to `SCALE.json.corrupt-<date>`. Every write re-reads the record under a lock file beside
+it and merges, so several processes can fill one record (finished seeds are skipped).
 """
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import fcntl
 import hashlib
 import io
 import json
@@ -14,6 +24,7 @@ import math
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 from contextlib import contextmanager
 from functools import lru_cache
@@ -27,6 +38,19 @@ REPO_DIR = PACKAGE_DIR.parents[1]  # valid for the editable install the README u
 RESULTS_ENV, CACHE_ENV = "RELU_TANH_RESULTS", "RELU_TANH_CACHE"
 
 
+class RecordError(ValueError):
+    """A results record or folder that cannot be used; the message says what to do."""
+
+
+class StoredRunConflict(RecordError):
+    """A stored paper-scale record was made by another config or other code."""
+
+
+def notice(message: str) -> None:
+    """Tell the user something happened to their files (stderr, one line)."""
+    print(f"note: {message}", file=sys.stderr, flush=True)
+
+
 def results_dir() -> Path:
     """Where the CLI writes and the book reads stored runs: $RELU_TANH_RESULTS or <repo>/results."""
     return Path(os.environ.get(RESULTS_ENV, REPO_DIR / "results"))
@@ -37,12 +61,65 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "relu_tanh" / "runs"))
 
 
-@lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """sha256 over the package's Python source: any code change invalidates cached results."""
+def source_files(module: str) -> list[Path]:
+    """The module's file and every file of this package it imports, transitively (found by
+    reading the import statements, including those inside functions), with their packages'
+    __init__ files. A module outside the package (a test double) counts with what it imports."""
+    start = _module_file(module) or Path(sys.modules[module].__file__ or "")
+    seen: dict[Path, str] = {}
+    todo = [(start, module)]
+    while todo:
+        path, name = todo.pop()
+        if path in seen or not path.is_file():
+            continue
+        seen[path] = name
+        todo += [(f, n) for n in _package_parents(name) + _imports(path, name)
+                 if (f := _module_file(n)) is not None]
+    return sorted(seen)
+
+
+def _module_file(name: str) -> Path | None:
+    """The source file of `name` if it is a module of this package."""
+    parts = name.split(".")
+    if parts[0] != PACKAGE_DIR.name:
+        return None
+    base = PACKAGE_DIR.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _package_parents(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _imports(path: Path, name: str) -> list[str]:
+    """Absolute names of what `path` (the module `name`) imports: modules, or a module's names."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = []
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.Import):
+            out += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{base}.{node.module}" if node.module else base
+            else:
+                base = node.module or ""
+            out += [base] + [f"{base}.{alias.name}" for alias in node.names]
+    return out
+
+
+@lru_cache(maxsize=None)
+def code_fingerprint(module: str = PACKAGE_DIR.name) -> str:
+    """sha256 over the source the module runs (`source_files`; the whole package by default)."""
+    files = sorted(PACKAGE_DIR.rglob("*.py")) if module == PACKAGE_DIR.name else source_files(module)
     h = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*.py")):
-        h.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
+    for path in files:
+        name = path.relative_to(PACKAGE_DIR) if path.is_relative_to(PACKAGE_DIR) else path.name
+        h.update(Path(name).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
@@ -59,18 +136,59 @@ def git_commit() -> str:
         return "unknown"
 
 
+# --- devices ---------------------------------------------------------------------------------
+
+
+def available_devices() -> list[str]:
+    """The devices this machine can run on, as `--device` spells them."""
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if torch.backends.mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+def check_device(device: str) -> str:
+    """`device`, once it names a device this machine has; else a one-line ValueError."""
+    valid = ", ".join(available_devices())
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}; available: {valid}") from None
+    usable = dev.type == "cpu" and dev.index in (None, 0)
+    if dev.type == "cuda":
+        usable = torch.cuda.is_available() and (dev.index or 0) < torch.cuda.device_count()
+    elif dev.type == "mps":
+        usable = torch.backends.mps.is_available()
+    if not usable:
+        raise ValueError(f"device {device!r} is not available on this machine; available: {valid}")
+    return device
+
+
+def cuda_allocations(device: str) -> int:
+    """How many CUDA allocations `device` has served so far (0 for non-CUDA devices)."""
+    if torch.device(device).type != "cuda":
+        return 0
+    return int(torch.cuda.memory_stats(torch.device(device)).get("allocation.all.allocated", 0))
+
+
 def device_name(device: str) -> str:
-    if device.startswith("cuda") and torch.cuda.is_available():
-        return torch.cuda.get_device_name(torch.device(device))
+    dev = torch.device(device)
+    if dev.type == "cuda" and torch.cuda.is_available():
+        return torch.cuda.get_device_name(dev)
+    if dev.type == "mps":
+        return f"Apple MPS ({platform.machine()})"
     return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
-def provenance(device: str) -> dict[str, Any]:
+def provenance(device: str, module: str = PACKAGE_DIR.name) -> dict[str, Any]:
+    """Where and with what a seed was run; `module` chooses what the code fingerprint covers."""
     from . import __version__
 
     return {
         "git_commit": git_commit(),
-        "code_fingerprint": code_fingerprint(),
+        "code_fingerprint": code_fingerprint(module),
         "relu_tanh": __version__,
         "torch": torch.__version__,
         "python": platform.python_version(),
@@ -81,38 +199,91 @@ def provenance(device: str) -> dict[str, Any]:
     }
 
 
+# --- files -----------------------------------------------------------------------------------
+
+
 def record_path(root: Path, experiment: str, scale: str) -> Path:
     return root / experiment / f"{scale}.json"
 
 
 def load_record(path: Path) -> dict[str, Any] | None:
-    if not path.exists():
+    """The record at `path`, or None if there is none; RecordError if it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+    except FileNotFoundError:
         return None
-    with open(path) as f:
-        return json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RecordError(_unreadable(path, str(err))) from None
+    if not isinstance(record, dict) or not isinstance(record.get("seeds"), dict):
+        raise RecordError(_unreadable(path, "it is JSON but not a results record"))
+    return record
+
+
+def _unreadable(path: Path, why: str) -> str:
+    return (f"{path} cannot be read ({why}): it is truncated or corrupt. Move it aside "
+            f"(mv {path} {path}.bad) or restore it (git checkout -- {path}), then run again")
+
+
+def check_writable(folder: Path, env: str) -> Path:
+    """`folder`, created if needed, once a file can be written there; else a RecordError."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise RecordError(f"results folder {folder} is not writable ({err.strerror or err}); "
+                          f"fix its permissions or set {env} to a writable folder") from None
+    return folder
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock for the record at `path` (flock on `.NAME.lock` beside it), so that
+    concurrent runs read, merge and write it one at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @contextmanager
 def atomic_file(dest: Path) -> Iterator[IO[bytes]]:
     """A temporary file beside `dest` that replaces it on success and is removed on failure,
-    so an interrupted write never leaves a half-written file."""
+    so an interrupted write never leaves a half-written file. The data reach the disk before
+    the rename and the rename before returning (fsync of the file, then of the folder)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = tempfile.NamedTemporaryFile(dir=dest.parent, prefix=f".{dest.name}.", delete=False)
     try:
         with tmp:
             yield tmp
+            tmp.flush()
+            os.fsync(tmp.fileno())
         os.chmod(tmp.name, 0o644)  # NamedTemporaryFile makes it private; results are shared
         os.replace(tmp.name, dest)
     except BaseException:
         Path(tmp.name).unlink(missing_ok=True)
         raise
+    fd = os.open(dest.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_atomic(path: Path, record: dict[str, Any]) -> None:
-    """Write a record as strict JSON, atomically."""
-    with atomic_file(path) as f, io.TextIOWrapper(f, encoding="utf-8") as text:
-        json.dump(strict_json(record), text, indent=1, allow_nan=False)
-        text.write("\n")
+    """Write a record as strict JSON, atomically and durably."""
+    with atomic_file(path) as f:
+        text = io.TextIOWrapper(f, encoding="utf-8")
+        try:
+            json.dump(strict_json(record), text, indent=1, allow_nan=False)
+            text.write("\n")
+            text.flush()
+        finally:
+            text.detach()  # leaves `f` open for atomic_file's fsync
 
 
 def strict_json(x: Any) -> Any:
@@ -126,10 +297,128 @@ def strict_json(x: Any) -> Any:
     return x
 
 
-def reusable_seeds(record: dict[str, Any] | None, config: dict[str, Any]) -> dict[str, Any]:
+# --- reuse, merge, set aside -----------------------------------------------------------------
+
+
+def header(experiment: str, scale: str, config: dict[str, Any], fingerprint: str) -> dict[str, Any]:
+    """What identifies a record: experiment, scale, config (as JSON) and code fingerprint."""
+    return {"experiment": experiment, "scale": scale, "config": config, "code_fingerprint": fingerprint}
+
+
+def reusable_seeds(record: dict[str, Any] | None, config: dict[str, Any],
+                   fingerprint: str | None = None) -> dict[str, Any]:
     """The finished seeds of `record` if it was made by this config and this code, else none."""
     if record is None or record.get("config") != config:
         return {}
-    if record.get("provenance", {}).get("code_fingerprint") != code_fingerprint():
+    if record.get("provenance", {}).get("code_fingerprint") != (fingerprint or code_fingerprint()):
         return {}
     return dict(record.get("seeds", {}))
+
+
+def aside_path(path: Path, config: Any, fingerprint: Any) -> Path:
+    """Where a record of another config or code is kept: SCALE.<fingerprint>-<config hash>.json."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:8]
+    return path.with_name(f"{path.stem}.{fingerprint}-{digest}.json")
+
+
+def _aside_of(path: Path, record: dict[str, Any]) -> Path:
+    return aside_path(path, record.get("config"), record.get("provenance", {}).get("code_fingerprint"))
+
+
+def _mismatch(record: dict[str, Any], head: dict[str, Any]) -> str:
+    fp = record.get("provenance", {}).get("code_fingerprint")
+    if record.get("config") != head["config"]:
+        return "another config"
+    return f"other code (fingerprint {fp}, now {head['code_fingerprint']})"
+
+
+def _merge_into(dest: Path, record: dict[str, Any]) -> None:
+    """Write `record` to `dest`, keeping the seeds a record already there holds."""
+    try:
+        old = load_record(dest) or {}
+    except RecordError:
+        old = {}
+    seeds = {**record["seeds"], **old.get("seeds", {})}
+    prov = {**record.get("seed_provenance", {}), **old.get("seed_provenance", {})}
+    write_atomic(dest, {**record, "seeds": seeds, "seed_provenance": prov})
+
+
+def _set_aside_corrupt(path: Path) -> None:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    bad = path.with_name(f"{path.name}.corrupt-{stamp}")
+    os.replace(path, bad)
+    notice(f"{path} is truncated or corrupt; moved it to {bad} and starting afresh")
+
+
+def stored_seeds(path: Path, head: dict[str, Any], force: bool = False) -> dict[str, Any]:
+    """`current_seeds`, under the record's lock."""
+    with locked(path):
+        return current_seeds(path, head, force)
+
+
+def current_seeds(path: Path, head: dict[str, Any], force: bool = False) -> dict[str, Any]:
+    """The record at `path` if it matches `head`, with its seeds and per-seed provenance
+    (call it holding the record's lock: `stored_seeds`). A corrupt file, or a record of another config or code, is moved aside
+    (a paper-scale one only with `force`), and a set-aside record matching `head` comes back.
+
+    Returns {"seeds": {...}, "seed_provenance": {...}} as stored (seed keys are strings)."""
+    try:
+        record = load_record(path)
+    except RecordError:
+        _set_aside_corrupt(path)
+        record = None
+    if record is not None and not _matches(record, head):
+        aside = _aside_of(path, record)
+        if head["scale"] == "paper" and not force:
+            raise StoredRunConflict(
+                f"{path} holds {len(record['seeds'])} seed(s) of a paper-scale run made with "
+                f"{_mismatch(record, head)}; it is kept. Pass --force (force=True) to move it to "
+                f"{aside} and start afresh, or rerun with the code and config that made it")
+        _merge_into(aside, record)
+        os.unlink(path)
+        notice(f"{path} was made with {_mismatch(record, head)}; moved it to {aside}")
+        record = None
+    if record is None:
+        back = aside_path(path, head["config"], head["code_fingerprint"])
+        record = _load_quietly(back)
+        if record is not None:
+            os.replace(back, path)
+            notice(f"reusing {len(record['seeds'])} seed(s) of this config and code from {back}")
+    return _with_seed_provenance(record)
+
+
+def _load_quietly(path: Path) -> dict[str, Any] | None:
+    try:
+        return load_record(path)
+    except RecordError:
+        return None
+
+
+def _matches(record: dict[str, Any], head: dict[str, Any]) -> bool:
+    return (record.get("config") == head["config"]
+            and record.get("provenance", {}).get("code_fingerprint") == head["code_fingerprint"])
+
+
+def _with_seed_provenance(record: dict[str, Any] | None) -> dict[str, Any]:
+    """Seeds and their provenance; records written before per-seed provenance share one."""
+    if record is None:
+        return {"seeds": {}, "seed_provenance": {}}
+    shared = record.get("provenance", {})
+    prov = record.get("seed_provenance", {})
+    return {"seeds": dict(record["seeds"]),
+            "seed_provenance": {s: prov.get(s, shared) for s in record["seeds"]}}
+
+
+def add_seed(path: Path, head: dict[str, Any], seed: int, output: dict[str, Any],
+             prov: dict[str, Any]) -> dict[str, Any]:
+    """Under the record's lock: re-read the record, add one seed's output and provenance, write
+    it back. Seeds other processes wrote meanwhile are kept. Returns the merged seeds as
+    `current_seeds` does. (Any unit of work that ends in finished seeds can merge this way.)"""
+    with locked(path):
+        merged = current_seeds(path, head, force=True)
+        merged["seeds"][str(seed)] = strict_json(output)
+        merged["seed_provenance"][str(seed)] = prov
+        latest = {**prov, "code_fingerprint": head["code_fingerprint"]}  # what reuse compares
+        write_atomic(path, {"experiment": head["experiment"], "scale": head["scale"],
+                            "config": head["config"], "provenance": latest, **merged})
+    return merged

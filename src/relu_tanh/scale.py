@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from typing import Any, TypeVar
@@ -28,18 +29,68 @@ def check_scale(scale: str) -> str:
 
 def current_scale() -> str:
     """The scale chosen with the RELU_TANH_SCALE environment variable (default: book)."""
-    return check_scale(os.environ.get(ENV_VAR, DEFAULT_SCALE))
+    value = os.environ.get(ENV_VAR, DEFAULT_SCALE)
+    if value not in SCALES:
+        raise ValueError(f"{ENV_VAR}={value!r} is not a scale; valid choices: {', '.join(SCALES)}")
+    return value
 
 
 def override(config: C, **changes: Any) -> C:
-    """A copy of a frozen dataclass config with `changes`; unknown keys and wrong types raise."""
+    """A copy of a frozen dataclass config with `changes`; unknown keys and wrong types raise
+    TypeError/KeyError, values that cannot work (`validate`) raise ValueError, all before
+    anything runs. The generic checks apply to the changed fields (the defaults are the
+    author's, and tested); a config's own `validate()` method, if it has one, sees the result."""
     fields = {f.name: f for f in dataclasses.fields(config)}  # type: ignore[arg-type]
     hints = typing.get_type_hints(type(config))
     for key, value in changes.items():
         if key not in fields:
             raise KeyError(f"{type(config).__name__} has no field {key!r}; valid: {', '.join(fields)}")
         _check_type(key, value, hints[key])
-    return dataclasses.replace(config, **changes)  # type: ignore[type-var]
+    new = dataclasses.replace(config, **changes)  # type: ignore[type-var]
+    validate(new, only=tuple(changes))
+    return new
+
+
+# Generic rules by field name, so every experiment's config gets them without code of its own.
+POSITIVE = re.compile(r"(n_\w+|\w*batch\w*|\w+_samples|epochs|repeats|rounds|grid_points|lrs?)$")
+NAMED = {"activation": "activation", "activations": "activation", "dataset": "dataset"}
+
+
+def validate(config: Any, only: tuple[str, ...] | None = None) -> None:
+    """Raise ValueError for a value that cannot work: an unknown activation or dataset name
+    (listing the valid ones), a count, batch size or learning rate that is not positive, an
+    empty grid (tuple). Nested configs are checked whole; then the config's own `validate()`."""
+    for f in dataclasses.fields(config):
+        if only is not None and f.name not in only:
+            continue
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            validate(value)
+            continue
+        items = value if isinstance(value, tuple) else (value,)
+        if isinstance(value, tuple) and not value:
+            raise ValueError(f"{f.name} is empty; give at least one value")
+        if f.name in NAMED:
+            _check_names(f.name, items, NAMED[f.name])
+        if POSITIVE.fullmatch(f.name) and any(_not_positive(v) for v in items):
+            raise ValueError(f"{f.name}={value!r}: every value must be positive")
+    if callable(getattr(config, "validate", None)):
+        config.validate()
+
+
+def _not_positive(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and not v > 0
+
+
+def _check_names(field: str, names: tuple[Any, ...], kind: str) -> None:
+    if kind == "activation":
+        from .activations import ACTIVATIONS as registry
+    else:
+        from .data import DATASETS as registry
+    unknown = [n for n in names if isinstance(n, str) and n not in registry]
+    if unknown:
+        raise ValueError(f"{field}: unknown {kind} {', '.join(map(repr, unknown))}; "
+                         f"valid choices: {', '.join(registry.names())}")
 
 
 def _check_type(key: str, value: Any, hint: Any) -> None:

@@ -58,10 +58,18 @@ def claim(**kw: Any) -> Callable[[Callable[..., Verdict]], Callable[..., Verdict
 
 
 def verdict(claim_id: str, scale: str | None = None) -> Verdict:
-    """Run (or reuse) the claim's experiments at `scale` and decide it."""
+    """Run (or reuse) the claim's experiments at `scale` and decide it.
+
+    At `smoke` scale (sized for CI, not for evidence) the verdict is "inconclusive", with what
+    the rule would say and the measured reason kept, so no page or table reads a smoke run as
+    a finding."""
     c = CLAIMS[claim_id]
     scale = check_scale(scale or current_scale())
-    return c.decide(*(experiments.run(name, scale).summary for name in c.experiments))
+    v = c.decide(*(experiments.run(name, scale).summary for name in c.experiments))
+    if scale != "smoke":
+        return v
+    return Verdict("inconclusive", f"smoke scale is too small to judge (the rule gives "
+                   f"'{v.status}'); measured: {v.reason}", v.numbers)
 
 
 def fmt(x: float, digits: int = 2) -> str:

@@ -49,8 +49,9 @@ class Result:
     scale: str
     config: Any
     seeds: dict[int, dict[str, Any]]
-    provenance: dict[str, Any]
+    provenance: dict[str, Any]  # of the latest seed; per seed in `seed_provenance`
     path: Path | None
+    seed_provenance: dict[int, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     @property
     def summary(self) -> Any:
@@ -77,50 +78,82 @@ def _import_all() -> None:
 
 
 def config_for(name: str, scale: str | None = None, **overrides: Any) -> Any:
-    """The experiment's config at `scale` (default: $RELU_TANH_SCALE), with type-checked overrides."""
+    """The experiment's config at `scale` (default: $RELU_TANH_SCALE), with type-checked and
+    validated overrides (`scale.override`)."""
     return override(get(name).configs[check_scale(scale or current_scale())], **overrides)
 
 
+def record_header(name: str, scale: str, config: Any) -> dict[str, Any]:
+    """What identifies the record of `name` at `scale` with `config`: config and code fingerprint."""
+    config_json = json.loads(json.dumps(dataclasses.asdict(config)))
+    return results.header(name, scale, config_json, results.code_fingerprint(module_of(name)))
+
+
+def module_of(name: str) -> str:
+    """The module whose imports the experiment's code fingerprint covers (its run_seed's)."""
+    return getattr(get(name).run_seed, "__module__", None) or results.PACKAGE_DIR.name
+
+
 def run(name: str, scale: str | None = None, *, seeds: int | None = None, device: str = "cpu",
-        root: Path | None = None, progress: bool = False, **overrides: Any) -> Result:
+        root: Path | None = None, progress: bool = False, force: bool = False,
+        **overrides: Any) -> Result:
     """Run (or resume, or reuse) `name` at `scale` for seeds 0..seeds-1, saving after each seed.
 
     Records live in `root` (default: the book's cache); the CLI passes `results.results_dir()`.
+    Everything is checked before the first seed runs: scale, overrides, device, seed count and
+    that the folder is writable. A stored record of another config or code is moved aside, a
+    paper-scale one only with `force` (see `results`). Seeds another process has finished
+    meanwhile are skipped; each seed keeps its own provenance.
     """
     exp = get(name)
     scale = check_scale(scale or current_scale())
     config = config_for(name, scale, **overrides)
+    device = results.check_device(device)
     n_seeds = exp.seeds[scale] if seeds is None else seeds
     if n_seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {n_seeds}")
-    path = results.record_path(root or results.cache_dir(), name, scale)
-    config_json = json.loads(json.dumps(dataclasses.asdict(config)))
-    stored = results.load_record(path)
-    done = results.reusable_seeds(stored, config_json)
-    missing = [seed for seed in range(n_seeds) if str(seed) not in done]
-    prov = results.provenance(device) if missing else stored["provenance"]
-    for seed in missing:
+    env = results.RESULTS_ENV if root is not None else results.CACHE_ENV
+    path = results.record_path(results.check_writable(root or results.cache_dir(), env), name, scale)
+    head = record_header(name, scale, config)
+    done = results.stored_seeds(path, head, force)
+    for seed in range(n_seeds):
+        if seed and str(seed) not in done["seeds"]:
+            done = results.stored_seeds(path, head, force=True)  # another process may have run it
+        if str(seed) in done["seeds"]:
+            continue
         torch.set_flush_denormal(True)  # tiny CPU values otherwise slow runs down tenfold
-        start = time.perf_counter()
+        allocations, start = results.cuda_allocations(device), time.perf_counter()
         out = exp.run_seed(config, seed=seed, device=device, progress=progress)
-        # kept in memory exactly as stored, so a reused run reads the same as a fresh one
-        done[str(seed)] = results.strict_json({**out, "wall_s": time.perf_counter() - start})
-        results.write_atomic(path, {"experiment": name, "scale": scale, "config": config_json,
-                                    "provenance": prov, "seeds": done})
-    kept = {int(s): v for s, v in done.items() if int(s) < n_seeds}
-    return Result(name, scale, config, kept, prov, path)
+        out = {**out, "wall_s": time.perf_counter() - start}
+        done = results.add_seed(path, head, seed, out, seed_provenance(name, device, allocations))
+    kept = {int(s): v for s, v in done["seeds"].items() if int(s) < n_seeds}
+    prov = {int(s): v for s, v in done["seed_provenance"].items() if int(s) < n_seeds}
+    return Result(name, scale, config, kept, prov[max(prov)], path, prov)
+
+
+def seed_provenance(name: str, device: str, allocations_before: int) -> dict[str, Any]:
+    """Provenance of a seed just run; a CUDA run that allocated nothing there ran on the CPU."""
+    if torch.device(device).type == "cuda" and results.cuda_allocations(device) == allocations_before:
+        results.notice(f"{name} allocated nothing on {device}: it ran on the CPU and is recorded so")
+        device = "cpu"
+    return results.provenance(device, module_of(name))
 
 
 def load_stored(name: str, scale: str = "paper") -> Result | None:
-    """A run stored under results/ (by the CLI, typically on a GPU), whatever code made it."""
+    """A run stored under results/ (by the CLI, typically on a GPU), whatever code made it.
+
+    A file that cannot be read raises `results.RecordError` naming it and saying what to do."""
     exp = get(name)
-    path = results.record_path(results.results_dir(), name, scale)
+    path = results.record_path(results.results_dir(), name, check_scale(scale))
     record = results.load_record(path)
     if record is None:
         return None
     config = from_json(type(exp.configs[scale]), record["config"])
     seeds = {int(s): v for s, v in record["seeds"].items()}
-    return Result(name, scale, config, seeds, record["provenance"], path)
+    shared = record.get("provenance", {})
+    per_seed = record.get("seed_provenance", {})
+    prov = {int(s): per_seed.get(s, shared) for s in record["seeds"]}
+    return Result(name, scale, config, seeds, shared, path, prov)
 
 
 def from_json(cls: type, d: dict[str, Any]) -> Any:
