@@ -64,8 +64,11 @@ def cache_dir() -> Path:
 def source_files(module: str) -> list[Path]:
     """The module's file and every file of this package it imports, transitively (found by
     reading the import statements, including those inside functions), with their packages'
-    __init__ files. A module outside the package (a test double) counts with what it imports."""
-    start = _module_file(module) or Path(sys.modules[module].__file__ or "")
+    __init__ files. A module outside the package (a test double) counts with what it imports;
+    one without a file (defined in a notebook) counts as the whole package."""
+    start = _module_file(module) or Path(getattr(sys.modules.get(module), "__file__", None) or "")
+    if not start.is_file():
+        return sorted(PACKAGE_DIR.rglob("*.py"))
     seen: dict[Path, str] = {}
     todo = [(start, module)]
     while todo:
@@ -112,10 +115,16 @@ def _imports(path: Path, name: str) -> list[str]:
     return out
 
 
+# This file stores records and computes no number in them: editing it leaves them valid.
+UNFINGERPRINTED = (Path(__file__).resolve(),)
+
+
 @lru_cache(maxsize=None)
 def code_fingerprint(module: str = PACKAGE_DIR.name) -> str:
-    """sha256 over the source the module runs (`source_files`; the whole package by default)."""
-    files = sorted(PACKAGE_DIR.rglob("*.py")) if module == PACKAGE_DIR.name else source_files(module)
+    """sha256 over the source the module runs (`source_files`; the whole package by default),
+    except this storage module."""
+    files = source_files(module) if module != PACKAGE_DIR.name else sorted(PACKAGE_DIR.rglob("*.py"))
+    files = [f for f in files if f not in UNFINGERPRINTED]
     h = hashlib.sha256()
     for path in files:
         name = path.relative_to(PACKAGE_DIR) if path.is_relative_to(PACKAGE_DIR) else path.name
@@ -357,9 +366,10 @@ def stored_seeds(path: Path, head: dict[str, Any], force: bool = False) -> dict[
 
 
 def current_seeds(path: Path, head: dict[str, Any], force: bool = False) -> dict[str, Any]:
-    """The record at `path` if it matches `head`, with its seeds and per-seed provenance
-    (call it holding the record's lock: `stored_seeds`). A corrupt file, or a record of another config or code, is moved aside
-    (a paper-scale one only with `force`), and a set-aside record matching `head` comes back.
+    """The record at `path` if it matches `head`, with its seeds and per-seed provenance (call
+    it holding the record's lock, as `stored_seeds` does). A corrupt file, or a record of
+    another config or code, is moved aside (a paper-scale one only with `force`), and a
+    set-aside record matching `head` comes back.
 
     Returns {"seeds": {...}, "seed_provenance": {...}} as stored (seed keys are strings)."""
     try:
