@@ -1,12 +1,13 @@
-"""Command line: ``python -m relu_tanh list | run EXPERIMENT | show EXPERIMENT | verdicts | bench``."""
+"""Command line: ``python -m relu_tanh list | run EXPERIMENT | paper | show EXPERIMENT | verdicts | bench``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
-from . import claims, data, experiments, results
+from . import claims, data, experiments, launch, paper, results
 from .scale import SCALES, current_scale
 
 
@@ -50,7 +51,26 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true",
                      help="move a stored paper-scale record of another config or code aside "
                           "(it is kept beside the new one) instead of refusing")
+    run.add_argument("--unit", default=None, metavar="K/N",
+                     help="run only the K-th of N interleaved shares of the seeds (1 <= K <= N); "
+                          "N processes or machines fill one record")
+    run.add_argument("--launcher", choices=launch.LAUNCHERS, default="local",
+                     help="local: seeds one after another here; ray: one Ray task per seed")
+    run.add_argument("--address", default=None,
+                     help="with --launcher ray: a cluster (auto or HOST:PORT); default: a Ray "
+                          "instance on this machine")
     run.set_defaults(func=cmd_run)
+    pap = sub.add_parser("paper", help="every experiment at paper scale within a time budget, "
+                                       "priority order, saving each finished seed")
+    pap.add_argument("--budget", type=float, required=True, help="seconds")
+    pap.add_argument("--out", type=Path, default=None,
+                     help="where records go (default: $RELU_TANH_RESULTS or results/)")
+    pap.add_argument("--device", default="cuda", help="default: cuda")
+    pap.add_argument("--scale", choices=SCALES, default="paper",
+                     help="default: paper; smoke rehearses the whole run on a CPU in seconds")
+    pap.add_argument("--only", nargs="+", default=(), metavar="EXPERIMENT",
+                     help="these experiments only (in priority order)")
+    pap.set_defaults(func=cmd_paper)
     show = sub.add_parser("show", help="print a stored results file's provenance and seeds")
     show.add_argument("experiment")
     show.add_argument("--scale", choices=SCALES, default=None, help="default: $RELU_TANH_SCALE or book")
@@ -76,9 +96,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.address and args.launcher != "ray":
+        return error(ValueError("--address needs --launcher ray"))
+    if args.unit and args.launcher != "local":
+        return error(ValueError("--unit splits a run by hand; the ray launcher splits it by itself"))
+    extra = {"address": args.address} if args.launcher == "ray" else {"unit": args.unit}
     try:
-        res = experiments.run(args.experiment, args.scale, seeds=args.seeds, device=args.device,
-                              root=results.results_dir(), progress=True, force=args.force)
+        res = launch.runner(args.launcher)(args.experiment, args.scale, seeds=args.seeds,
+                                           device=args.device, root=results.results_dir(),
+                                           progress=True, force=args.force, **extra)
     except KeyboardInterrupt:
         print("\ninterrupted: finished seeds are saved; run the same command again to resume",
               file=sys.stderr)
@@ -86,6 +112,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     wall = sum(s["wall_s"] for s in res.seeds.values())
     print(f"{res.experiment} at {res.scale} scale: {len(res.seeds)} seeds, {wall:.1f} s -> {res.path}")
     return 0
+
+
+def cmd_paper(args: argparse.Namespace) -> int:
+    root = args.out or results.results_dir()
+    print(f"paper run: {args.scale} scale on {results.device_name(args.device)}, budget "
+          f"{args.budget:.0f} s, records in {root}", flush=True)
+    try:
+        summary = paper.run_paper(args.budget, root=root, device=args.device, scale=args.scale,
+                                  only=tuple(args.only))
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished seeds are saved; run the same command again to resume",
+              file=sys.stderr)
+        return 130
+    print(paper.format_summary(summary))
+    return 1 if any(p.status.startswith("failed") for p in summary) else 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:

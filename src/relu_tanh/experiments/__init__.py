@@ -96,39 +96,92 @@ def module_of(name: str) -> str:
 
 def run(name: str, scale: str | None = None, *, seeds: int | None = None, device: str = "cpu",
         root: Path | None = None, progress: bool = False, force: bool = False,
-        **overrides: Any) -> Result:
+        unit: str | None = None, **overrides: Any) -> Result:
     """Run (or resume, or reuse) `name` at `scale` for seeds 0..seeds-1, saving after each seed.
 
     Records live in `root` (default: the book's cache); the CLI passes `results.results_dir()`.
     Everything is checked before the first seed runs: scale, overrides, device, seed count and
     that the folder is writable. A stored record of another config or code is moved aside, a
     paper-scale one only with `force` (see `results`). Seeds another process has finished
-    meanwhile are skipped; each seed keeps its own provenance.
+    meanwhile are skipped; each seed keeps its own provenance. With `unit="K/N"` only the K-th
+    of N interleaved shares of the seeds runs (`unit_seeds`), so N processes or machines can
+    fill one record; the result then holds whatever seeds are finished.
     """
+    job = plan(name, scale, seeds=seeds, device=device, root=root, force=force, **overrides)
+    done = job.done
+    for i, seed in enumerate(unit_seeds(unit, job.n_seeds)):
+        if i and str(seed) not in done["seeds"]:
+            done = results.stored_seeds(job.path, job.head, force=True)  # another process may have run it
+        if str(seed) in done["seeds"]:
+            continue
+        out, prov = run_unit(name, job.scale, seed, device, progress=progress, **overrides)
+        done = results.add_seed(job.path, job.head, seed, out, prov)
+    return job.result(done)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One experiment at one scale, checked and ready: where its record is, what identifies it,
+    and what was already stored when it was planned."""
+
+    name: str
+    scale: str
+    config: Any
+    n_seeds: int
+    path: Path
+    head: dict[str, Any]
+    done: dict[str, Any]  # as `results.current_seeds` returns it
+
+    @property
+    def missing(self) -> list[int]:
+        return [s for s in range(self.n_seeds) if str(s) not in self.done["seeds"]]
+
+    def result(self, done: dict[str, Any]) -> Result:
+        kept = {int(s): v for s, v in done["seeds"].items() if int(s) < self.n_seeds}
+        prov = {int(s): v for s, v in done["seed_provenance"].items() if int(s) < self.n_seeds}
+        latest = prov[max(prov)] if prov else {}
+        return Result(self.name, self.scale, self.config, kept, latest, self.path, prov)
+
+
+def plan(name: str, scale: str | None = None, *, seeds: int | None = None, device: str = "cpu",
+         root: Path | None = None, force: bool = False, **overrides: Any) -> Job:
+    """Check everything a run needs before any work (see `run`) and read what is stored."""
     exp = get(name)
     scale = check_scale(scale or current_scale())
     config = config_for(name, scale, **overrides)
-    device = results.check_device(device)
+    results.check_device(device)
     n_seeds = exp.seeds[scale] if seeds is None else seeds
     if n_seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {n_seeds}")
     env = results.RESULTS_ENV if root is not None else results.CACHE_ENV
     path = results.record_path(results.check_writable(root or results.cache_dir(), env), name, scale)
     head = record_header(name, scale, config)
-    done = results.stored_seeds(path, head, force)
-    for seed in range(n_seeds):
-        if seed and str(seed) not in done["seeds"]:
-            done = results.stored_seeds(path, head, force=True)  # another process may have run it
-        if str(seed) in done["seeds"]:
-            continue
-        torch.set_flush_denormal(True)  # tiny CPU values otherwise slow runs down tenfold
-        allocations, start = results.cuda_allocations(device), time.perf_counter()
-        out = exp.run_seed(config, seed=seed, device=device, progress=progress)
-        out = {**out, "wall_s": time.perf_counter() - start}
-        done = results.add_seed(path, head, seed, out, seed_provenance(name, device, allocations))
-    kept = {int(s): v for s, v in done["seeds"].items() if int(s) < n_seeds}
-    prov = {int(s): v for s, v in done["seed_provenance"].items() if int(s) < n_seeds}
-    return Result(name, scale, config, kept, prov[max(prov)], path, prov)
+    return Job(name, scale, config, n_seeds, path, head, results.stored_seeds(path, head, force))
+
+
+def unit_seeds(unit: str | None, n_seeds: int) -> list[int]:
+    """The seeds that unit "K/N" (1 <= K <= N) runs: every N-th of 0..n_seeds-1 from K-1."""
+    if unit is None:
+        return list(range(n_seeds))
+    try:
+        k, n = (int(part) for part in unit.split("/"))
+    except ValueError:
+        raise ValueError(f"a unit is written K/N, e.g. 2/5 (the second of five), not {unit!r}") from None
+    if not 1 <= k <= n:
+        raise ValueError(f"unit {unit!r}: K/N needs 1 <= K <= N")
+    return list(range(k - 1, n_seeds, n))
+
+
+def run_unit(name: str, scale: str, seed: int, device: str, *, progress: bool = False,
+             **overrides: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run one seed of `name` (a unit of work) and return its output, as stored, and its
+    provenance. It reads and writes no record, so a remote worker can run it."""
+    config = config_for(name, scale, **overrides)
+    torch.set_flush_denormal(True)  # tiny CPU values otherwise slow runs down tenfold
+    allocations, start = results.cuda_allocations(device), time.perf_counter()
+    out = get(name).run_seed(config, seed=seed, device=device, progress=progress)
+    out = results.strict_json({**out, "wall_s": time.perf_counter() - start})
+    return out, seed_provenance(name, device, allocations)
 
 
 def seed_provenance(name: str, device: str, allocations_before: int) -> dict[str, Any]:
