@@ -375,6 +375,19 @@ def test_a_bad_gz_names_the_file_and_says_how_to_fix_it(tmp_path, payload):
         data.fetch_idx("train-labels-idx1-ubyte", "0" * 64, [tmp_path], None)
     msg = str(err.value)
     assert str(path) in msg and "delete" in msg
+    assert ("HTML page" in msg) == payload.startswith(b"<html")
+
+
+def test_an_idx_file_of_the_wrong_shape_names_the_file(tmp_path):
+    """Even a file that matches its checksum (here: its own) must agree with its header."""
+    import hashlib
+
+    bad = b"\x00\x00\x08\x01\x00\x00\x00\x05\x01\x02"  # says 5 labels, holds 2
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(bad))
+    with pytest.raises(data.CorruptDataFile) as err:
+        data.fetch_idx("t10k-labels-idx1-ubyte", hashlib.sha256(bad).hexdigest(), [tmp_path], None)
+    assert str(path) in str(err.value) and "(5,)" in str(err.value) and "delete" in str(err.value)
 
 
 def test_a_download_is_verified_before_it_is_decompressed(tmp_path, monkeypatch):
