@@ -140,10 +140,16 @@ def read_bytes(path: Path) -> bytes:
         with opener(path, "rb") as f:
             return f.read()
     except (OSError, EOFError, zlib.error) as err:
-        with open(path, "rb") as f:
-            html = f.read(512).lstrip().lower().startswith((b"<!doctype html", b"<html"))
-        what = "an HTML page (a failed download?)" if html else f"unreadable ({err})"
+        what = "an HTML page (a failed download?)" if _is_html(path) else f"unreadable ({err})"
         raise CorruptDataFile(f"{path} is {what}; delete it and fetch it again") from None
+
+
+def _is_html(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(512).lstrip().lower().startswith((b"<!doctype html", b"<html"))
+    except OSError:
+        return False
 
 
 def verify(data: bytes, expected: str, what: str, algorithm: str = "sha256") -> bytes:
@@ -217,9 +223,9 @@ def fetch_idx(stem: str, sha256: str, dirs: list[Path], base_url: str | None) ->
         raise DatasetNotFound(_missing_message(stem, dirs, None))
     try:
         return parse_idx(verify(read_bytes(path), sha256, str(path)))
-    except ChecksumError:
+    except (ChecksumError, CorruptDataFile):
         raise
-    except ValueError as err:
+    except ValueError as err:  # parse_idx: a bad header or a size that does not match it
         raise CorruptDataFile(f"{path}: {err}; delete it and fetch it again") from None
 
 
@@ -372,8 +378,10 @@ def read_cifar_cache(path: Path) -> tuple[str, dict[str, np.ndarray]]:
             arrays = {k: z[k] for k in CIFAR_KEYS}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
         raise CorruptDataFile(_bad_cache(path, f"it cannot be read: {err}")) from None
+    if digest is None:
+        raise CorruptDataFile(_bad_cache(path, "it does not say which archive it was decoded from"))
     if digest not in (CIFAR_BINARY_MD5, CIFAR_JPEG_SHA256):
-        raise CorruptDataFile(_bad_cache(path, f"it was decoded from an unknown archive (digest {digest})"))
+        raise CorruptDataFile(_bad_cache(path, f"it was decoded from an unknown archive, digest {digest}"))
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.dtype != np.uint8 or x.shape[1:] != (32, 32, 3) or y.shape != x.shape[:1]:

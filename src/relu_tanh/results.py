@@ -336,8 +336,11 @@ def _aside_of(path: Path, record: dict[str, Any]) -> Path:
 
 def _mismatch(record: dict[str, Any], head: dict[str, Any]) -> str:
     fp = record.get("provenance", {}).get("code_fingerprint")
-    if record.get("config") != head["config"]:
-        return "another config"
+    old, new = record.get("config") or {}, head["config"]
+    if old != new:
+        changed = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted({*old, *new})
+                   if old.get(k) != new.get(k)]
+        return f"another config ({'; '.join(changed[:3])}{'; ...' if len(changed) > 3 else ''})"
     return f"other code (fingerprint {fp}, now {head['code_fingerprint']})"
 
 

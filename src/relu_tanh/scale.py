@@ -1,4 +1,4 @@
-"""The three scales every experiment runs at, and type-checked config overrides.
+"""The three scales every experiment runs at, and type-checked, validated config overrides.
 
 - ``smoke``: CI and nbval; each notebook well under a minute on 2 CPU cores.
 - ``book``: the default; what `jupyter-book build` runs on a laptop-class CPU.
