@@ -191,6 +191,22 @@ def device_name(device: str) -> str:
     return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
+def accelerator(device: str) -> dict[str, Any]:
+    """For a CUDA device: driver, CUDA and cuDNN versions, and whether float32 matrix products
+    may use TF32 (which changes their precision); nothing for a CPU."""
+    if torch.device(device).type != "cuda" or not torch.cuda.is_available():
+        return {}
+    try:
+        driver = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                capture_output=True, text=True, timeout=10).stdout.split()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        driver = "unknown"
+    return {"cuda_driver": driver, "cuda_runtime": torch.version.cuda,
+            "cudnn": torch.backends.cudnn.version(),
+            "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
+            "tf32_cudnn": torch.backends.cudnn.allow_tf32}
+
+
 def provenance(device: str, module: str = PACKAGE_DIR.name) -> dict[str, Any]:
     """Where and with what a seed was run; `module` chooses what the code fingerprint covers."""
     from . import __version__
@@ -204,6 +220,7 @@ def provenance(device: str, module: str = PACKAGE_DIR.name) -> dict[str, Any]:
         "device": device,
         "device_name": device_name(device),
         "torch_threads": torch.get_num_threads(),
+        **accelerator(device),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
 
