@@ -145,3 +145,10 @@ def test_a_smoke_sweep_through_ray_matches_the_sequential_run(tmp_path, monkeypa
     assert {p["device"] for p in stored["seed_provenance"].values()} == {"cpu"}
     again = launch.run_ray("vanishing_init", "smoke", seeds=3, root=tmp_path / "ray")
     assert again.seeds == fanned.seeds  # nothing left to run: the stored seeds come back
+
+
+def test_a_cpu_seed_records_no_accelerator_fields():
+    from relu_tanh import results
+
+    assert results.accelerator("cpu") == {}
+    assert "cuda_driver" not in results.provenance("cpu")
