@@ -1,0 +1,294 @@
+"""Chapter "powers": repeated multiplication by W, Pascanu et al.'s bound, one W against many.
+
+Three experiments, all float64 linear algebra (no training):
+``powers_spectra`` (R1) follows ||W^t|| for constructed and random matrices whose largest
+entry, spectral radius and spectral norm are logged; ``powers_pascanu`` measures the Jacobian
+product dh_T/dh_{T-g} of input-driven tanh and sigmoid RNNs against the bound (gamma ||W_h||)^g
+of Pascanu, Mikolov and Bengio (2013); ``powers_shared`` (R2) compares T steps of one shared
+random W with T independent random layers of the same distribution.
+
+Run: ``python -m relu_tanh run powers_shared --scale paper --device cuda``
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .. import activations, spectra
+from ..spectra import DTYPE, FLOAT32_TINY
+from . import Experiment, register
+
+GAMMA = {"tanh": 1.0, "sigmoid": 0.25}  # max |f'|, Pascanu et al. (2013) section 2.1
+GAIN = {"linear": 1.0, "tanh": 1.0, "relu": math.sqrt(2.0)}  # weight scale at which "scale 1" is critical
+
+
+def _act(name: str) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
+    """(f, f') for an activation name, "linear" included."""
+    if name == "linear":
+        return (lambda a: a), torch.ones_like
+    act = activations.get(name)
+    return act.fn, act.derivative
+
+
+# --- R1: powers of W -------------------------------------------------------------------------
+
+def constructed() -> dict[str, Tensor]:
+    """Small matrices that separate "entries" from "spectrum" (fixed, not random)."""
+    rot = math.pi / 6
+    return {
+        "all entries 0.25, rho 2": torch.full((8, 8), 0.25, dtype=DTYPE),
+        "an entry of 4, rho 0.5": torch.tensor([[0.5, 4.0], [0.0, 0.5]], dtype=DTYPE),
+        "rotation, rho 1": torch.tensor([[math.cos(rot), -math.sin(rot)],
+                                         [math.sin(rot), math.cos(rot)]], dtype=DTYPE),
+        "diagonal 0.9 and 1.1": torch.diag(torch.tensor([0.9, 1.1], dtype=DTYPE)),
+    }
+
+
+@dataclass(frozen=True)
+class SpectraConfig:
+    n: int = 64  # size of the random matrices
+    steps: int = 200  # powers t = 1..steps
+    every: int = 2  # record ||W^t|| every this many steps
+    radii: tuple[float, ...] = (0.5, 0.9, 1.0, 1.1, 2.0)
+    families: tuple[str, ...] = ("gaussian", "normal", "orthogonal")
+    transient_radius: float = 0.9  # the non-normal matrix: rho below 1 ...
+    transient_norm: float = 3.0  # ... and ||W|| well above it
+    n_vectors: int = 4  # random v for ||W^t v||
+
+
+def random_matrix(family: str, n: int, radius: float, gen: torch.Generator) -> Tensor:
+    if family == "gaussian":
+        return spectra.with_radius(spectra.gaussian(n, 1.0, gen), radius)
+    if family == "normal":
+        return spectra.normal(n, radius, gen)
+    if family == "orthogonal":
+        return radius * spectra.orthogonal(n, gen)
+    raise ValueError(f"unknown family {family!r}; valid choices: gaussian, normal, orthogonal")
+
+
+def _power_row(name: str, family: str, w: Tensor, cfg: SpectraConfig) -> dict[str, Any]:
+    logs = spectra.power_log_norms(w, cfg.steps, cfg.every).cpu()
+    return {"name": name, "family": family, **spectra.describe(w.cpu()),
+            "log_norms": logs.tolist(), "rate": spectra.growth_rate(logs, cfg.every)}
+
+
+def entry_traces(w: Tensor, steps: int) -> dict[str, list[float]]:
+    """Largest |(W^t)_ij| over the entries with |w_ij| < 1 and over those with |w_ij| >= 1
+    (the article's two groups), t = 1..steps; log10, -inf where a group is empty or zero."""
+    small = w.abs() < 1
+    p, out = torch.eye(len(w), dtype=DTYPE), {"below_1": [], "above_1": []}
+    for _ in range(steps):
+        p = w @ p
+        for key, mask in (("below_1", small), ("above_1", ~small)):
+            m = float(p.abs()[mask].max()) if mask.any() else 0.0
+            out[key].append(math.log10(m) if m > 0 else -math.inf)
+    return out
+
+
+def run_spectra(cfg: SpectraConfig, *, seed: int, device: str, progress: bool) -> dict[str, Any]:
+    """||W^t|| for the constructed matrices (seed 0 only: they are not random), the random
+    families at each radius, and one non-normal matrix with transient growth."""
+    gen = spectra.generator(seed)
+    rows = []
+    if seed == 0:
+        for name, w in constructed().items():
+            rows.append({**_power_row(name, "constructed", w, cfg), "entries": entry_traces(w, cfg.steps)})
+    for family in cfg.families:
+        for radius in cfg.radii:
+            rows.append(_power_row(f"{family}, rho {radius:g}", family,
+                                   random_matrix(family, cfg.n, radius, gen), cfg))
+    w = spectra.non_normal(cfg.n, cfg.transient_radius, cfg.transient_norm, gen)
+    v = torch.randn(cfg.n, cfg.n_vectors, generator=gen, dtype=DTYPE)
+    rows.append({**_power_row("non-normal", "non_normal", w, cfg),
+                 "vector_log_norms": spectra.power_vector_log_norms(w, v, cfg.steps).tolist()})
+    return {"rows": rows}
+
+
+def summarize_spectra(cfg: SpectraConfig, seeds: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Every matrix of every seed, with the steps its norms were recorded at."""
+    rows = [dict(r, seed=s) for s, out in sorted(seeds.items()) for r in out["rows"]]
+    return {"rows": rows, "t": list(range(cfg.every, cfg.steps + 1, cfg.every)),
+            "steps": cfg.steps, "n": cfg.n}
+
+
+# --- Pascanu et al.'s sufficient condition ----------------------------------------------------
+
+@dataclass(frozen=True)
+class PascanuConfig:
+    n: int = 64  # hidden units
+    inputs: int = 8  # input dimension d
+    steps: int = 100  # sequence length T; gaps g = 1..T
+    every: int = 5
+    batch: int = 8  # input sequences per W
+    input_std: float = 1.0  # x_t ~ N(0, I), W_x ~ N(0, input_std^2 / d): unit-variance drive
+    etas: tuple[float, ...] = (0.5, 0.9, 1.1, 1.25, 1.5, 2.0, 3.0)  # gamma ||W_h||
+    activations: tuple[str, ...] = ("tanh", "sigmoid")
+    families: tuple[str, ...] = ("gaussian", "orthogonal")
+
+
+def run_pascanu(cfg: PascanuConfig, *, seed: int, device: str, progress: bool) -> dict[str, Any]:
+    """For each activation and family, one RNN per eta (batched) with ||W_h|| = eta / gamma,
+    driven by random inputs: log ||dh_T/dh_{T-g}|| per sequence, its per-step rate and the
+    margin to the bound g log eta (never above 0 if the bound holds)."""
+    gen = spectra.generator(seed)
+    etas = torch.tensor(cfg.etas, dtype=DTYPE)
+    gaps = torch.arange(cfg.every, cfg.steps + 1, cfg.every, dtype=DTYPE, device=device)
+    rows = []
+    for act in cfg.activations:
+        f, df = _act(act)
+        for family in cfg.families:
+            draw = (lambda: spectra.gaussian(cfg.n, 1.0, gen)) if family == "gaussian" else \
+                (lambda: spectra.orthogonal(cfg.n, gen))
+            w_h = torch.stack([spectra.with_norm(draw(), e / GAMMA[act]) for e in cfg.etas])  # (E, n, n)
+            w_x = torch.randn(len(etas), cfg.n, cfg.inputs, generator=gen, dtype=DTYPE)
+            w_x = w_x * (cfg.input_std / math.sqrt(cfg.inputs))  # (E, n, d)
+            x = torch.randn(len(etas), cfg.batch, cfg.steps, cfg.inputs, generator=gen, dtype=DTYPE)
+            w_h, w_x, x = w_h.to(device), w_x.to(device), x.to(device)
+            pre = spectra.rnn_preactivations(w_h, w_x, x, f)  # (E, B, T, n)
+            logs = spectra.bptt_log_norms(w_h, pre, df, cfg.every).cpu()  # (E, B, T // every)
+            margin = logs - gaps.cpu() * torch.log(etas)[:, None, None]  # (E, B, T // every)
+            for k, eta in enumerate(cfg.etas):
+                rows.append({"activation": act, "family": family, "eta": eta,
+                             "radius": spectra.spectral_radius(w_h[k]),
+                             "norm": spectra.spectral_norm(w_h[k]),
+                             "mean_log_norms": logs[k].mean(0).tolist(),
+                             "rate": spectra.growth_rate(logs[k].mean(0), cfg.every),
+                             "bound_margin": float(margin[k].max()),
+                             "below_float32": int((logs[k, :, -1] < math.log(FLOAT32_TINY)).sum()),
+                             "mean_derivative": float(df(pre[k]).mean())})
+    return {"rows": rows}
+
+
+def summarize_pascanu(cfg: PascanuConfig, seeds: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Per (activation, family, eta): the rate (mean and range over seeds), the worst bound
+    margin, and the mean log-norm curve of every seed."""
+    out: dict[tuple, dict] = {}
+    rows = [r for s in seeds.values() for r in s["rows"]]
+    for act in cfg.activations:
+        for family in cfg.families:
+            for eta in cfg.etas:
+                rs = [r for r in rows if (r["activation"], r["family"], r["eta"]) == (act, family, eta)]
+                rates = [r["rate"] for r in rs]
+                out[(act, family, eta)] = {
+                    "rate": float(np.mean(rates)), "rate_min": min(rates), "rate_max": max(rates),
+                    "bound_margin": max(r["bound_margin"] for r in rs),
+                    "radius": float(np.mean([r["radius"] for r in rs])),
+                    "norm": float(np.mean([r["norm"] for r in rs])),
+                    "below_float32": sum(r["below_float32"] for r in rs),
+                    "mean_derivative": float(np.mean([r["mean_derivative"] for r in rs])),
+                    "curves": [r["mean_log_norms"] for r in rs]}
+    return {"settings": out, "gaps": list(range(cfg.every, cfg.steps + 1, cfg.every)),
+            "sequences": cfg.batch * len(seeds)}
+
+
+# --- R2: one shared W against T independent layers ---------------------------------------------
+
+@dataclass(frozen=True)
+class SharedConfig:
+    n: int = 64  # width (hidden units, or units per layer)
+    steps: int = 100  # T: time steps of the RNN, layers of the feed-forward net
+    every: int = 5
+    scales: tuple[float, ...] = (0.5, 0.7, 0.9, 1.0, 1.1, 1.4, 2.0)  # sigma: W ~ N(0, (gain sigma)^2 / n)
+    activations: tuple[str, ...] = ("linear", "tanh", "relu")
+
+
+def run_shared(cfg: SharedConfig, *, seed: int, device: str, progress: bool) -> dict[str, Any]:
+    """log ||dh_t/dh_0|| for t up to T through h_t = f(W_t h_{t-1}), from the same h_0 ~ N(0, I)
+    and without further inputs: once with W_t = W_1 at every step (the RNN), once with a fresh
+    draw W_t at every step (a feed-forward net of depth T). All scales run as one batch, on one
+    base draw per step rescaled (common random numbers)."""
+    gen = spectra.generator(seed)
+    scales = torch.tensor(cfg.scales, dtype=DTYPE, device=device)[:, None, None]  # (S, 1, 1)
+    rows = []
+    for act in cfg.activations:
+        f, df = _act(act)
+        draw = lambda: spectra.gaussian(cfg.n, GAIN[act], gen).to(device) * scales  # (S, n, n)
+        first = draw()
+        h0 = torch.randn(cfg.n, generator=gen, dtype=DTYPE).to(device).expand(len(cfg.scales), -1)
+
+        def jacobians(fresh: bool):
+            h = h0  # (S, n)
+            for t in range(cfg.steps):
+                w = draw() if fresh and t > 0 else first  # (S, n, n)
+                a = (w @ h[..., None])[..., 0]  # (S, n)
+                h = f(a)
+                yield df(a)[..., None] * w
+
+        shared = spectra.log_norms(jacobians(False), every=cfg.every).cpu()  # (S, T // every)
+        indep = spectra.log_norms(jacobians(True), every=cfg.every).cpu()
+        for k, scale in enumerate(cfg.scales):
+            rows.append({"activation": act, "scale": scale, **spectra.describe(first[k].cpu()),
+                         "shared": shared[k].tolist(), "independent": indep[k].tolist(),
+                         "shared_rate": spectra.growth_rate(shared[k], cfg.every),
+                         "independent_rate": spectra.growth_rate(indep[k], cfg.every)})
+    return {"rows": rows}
+
+
+def summarize_shared(cfg: SharedConfig, seeds: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Per (activation, scale): log10 ||dh_T/dh_0|| of every seed for both arms, per-seed rates
+    against log rho(W) and against the Lyapunov exponent of the independent product."""
+    out: dict[tuple, dict] = {}
+    ln10 = math.log(10)
+    rows = [r for s in sorted(seeds) for r in seeds[s]["rows"]]
+    for act in cfg.activations:
+        for scale in cfg.scales:
+            rs = [r for r in rows if (r["activation"], r["scale"]) == (act, scale)]
+            out[(act, scale)] = {
+                "shared_final": [r["shared"][-1] / ln10 for r in rs],  # decades
+                "independent_final": [r["independent"][-1] / ln10 for r in rs],
+                "shared_rate": [r["shared_rate"] for r in rs],
+                "independent_rate": [r["independent_rate"] for r in rs],
+                "radius": [r["radius"] for r in rs], "norm": [r["norm"] for r in rs],
+                "max_entry": [r["max_entry"] for r in rs],
+                "lyapunov": (math.exp(spectra.lyapunov_gaussian(cfg.n, scale)) if act == "linear"
+                             else math.nan),
+                "shared_curves": [r["shared"] for r in rs],
+                "independent_curves": [r["independent"] for r in rs]}
+    return {"settings": out, "t": list(range(cfg.every, cfg.steps + 1, cfg.every)),
+            "steps": cfg.steps, "n": cfg.n, "seeds": len(seeds)}
+
+
+register(Experiment(
+    name="powers_spectra",
+    chapter="powers",
+    description="||W^t|| against the largest entry, spectral radius and spectral norm of W",
+    configs={"smoke": SpectraConfig(n=16, steps=60, radii=(0.5, 1.0, 2.0)),
+             "book": SpectraConfig(),
+             "paper": SpectraConfig(n=256, steps=1000, every=5,
+                                    radii=(0.5, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 2.0))},
+    seeds={"smoke": 1, "book": 3, "paper": 10},
+    run_seed=run_spectra,
+    summarize=summarize_spectra,
+))
+
+register(Experiment(
+    name="powers_pascanu",
+    chapter="powers",
+    description="Jacobian products of driven tanh/sigmoid RNNs against gamma ||W_h|| (Pascanu et al. 2013)",
+    configs={"smoke": PascanuConfig(n=16, steps=40, batch=2, etas=(0.5, 0.9, 1.25, 2.0)),
+             "book": PascanuConfig(),
+             "paper": PascanuConfig(n=256, inputs=32, steps=500, every=5, batch=32,
+                                    etas=(0.5, 0.8, 0.9, 0.95, 1.05, 1.1, 1.25, 1.5, 2.0, 3.0, 4.0))},
+    seeds={"smoke": 2, "book": 3, "paper": 10},
+    run_seed=run_pascanu,
+    summarize=summarize_pascanu,
+))
+
+register(Experiment(
+    name="powers_shared",
+    chapter="powers",
+    description="gradient through T steps of one shared W against T independent random layers",
+    configs={"smoke": SharedConfig(n=16, steps=40, scales=(0.5, 1.0, 2.0)),
+             "book": SharedConfig(),
+             "paper": SharedConfig(n=256, steps=1000, every=10,
+                                   scales=(0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.4, 2.0))},
+    seeds={"smoke": 5, "book": 6, "paper": 20},
+    run_seed=run_shared,
+    summarize=summarize_shared,
+))
