@@ -163,7 +163,7 @@ def rnn_preactivations(w_h: Tensor, w_x: Tensor, x: Tensor, act: Callable[[Tenso
 def bptt_log_norms(w_h: Tensor, pre: Tensor, derivative: Callable[[Tensor], Tensor],
                    every: int = 1) -> Tensor:
     """log ||dh_T/dh_{T-g}||_2 for gaps g = every, 2 every, ..., T, where
-    dh_t/dh_{t-1} = diag(f'(a_t)) W_h (Pascanu, Mikolov and Bengio 2013, eq. 7).
+    dh_t/dh_{t-1} = diag(f'(a_t)) W_h (Pascanu, Mikolov and Bengio 2013, section 2.1).
 
     w_h (..., n, n), pre (..., B, T, n): the pre-activations a_1..a_T -> (..., B, T // every)."""
     d = derivative(pre.to(DTYPE))  # (..., B, T, n)

@@ -292,3 +292,42 @@ register(Experiment(
     run_seed=run_shared,
     summarize=summarize_shared,
 ))
+
+
+# --- numbers the chapter quotes ---------------------------------------------------------------
+
+def transient_peak(spectra_summary: dict[str, Any], seed: int = 0) -> dict[str, float]:
+    """Peak of ||W^t|| for the non-normal matrix, the power where it peaks, and the first power
+    after which ||W^t|| stays below 1."""
+    r = next(x for x in spectra_summary["rows"] if x["family"] == "non_normal" and x["seed"] == seed)
+    logs, t = np.array(r["log_norms"]), np.array(spectra_summary["t"])
+    above = np.nonzero(logs >= 0)[0]
+    return {"peak": float(np.exp(logs.max())), "t_peak": int(t[logs.argmax()]),
+            "t_below_1": int(t[above[-1] + 1]) if len(above) and above[-1] + 1 < len(t) else -1,
+            "radius": r["radius"], "norm": r["norm"]}
+
+
+def rate_agreement(shared_summary: dict[str, Any], act: str = "linear") -> dict[str, float]:
+    """Largest relative gap between the measured per-step factor and its prediction: rho(W) for
+    the shared W, exp(lambda_1) for independent layers; and the mean of rho(W) / sigma."""
+    rows = [(k[1], v) for k, v in shared_summary["settings"].items() if k[0] == act]
+    shared = max(abs(r / p - 1) for _, v in rows for r, p in zip(v["shared_rate"], v["radius"]))
+    indep = max(abs(r / v["lyapunov"] - 1) for _, v in rows for r in v["independent_rate"])
+    excess = float(np.mean([p / (GAIN[act] * s) for s, v in rows for p in v["radius"]]))
+    return {"shared": shared, "independent": indep, "radius_over_scale": excess}
+
+
+def below_float32(spectra_summary: dict[str, Any], pascanu_summary: dict[str, Any],
+                  shared_summary: dict[str, Any]) -> dict[str, int]:
+    """How many measured norms fell below float32's smallest normal number (about 1.2e-38):
+    a float32 computation would have rounded them to 0 or to denormals. Nothing here falls
+    below float64's range, because products are kept in log space."""
+    tiny = math.log(FLOAT32_TINY)
+    return {
+        "spectra": sum(min(r["log_norms"]) < tiny for r in spectra_summary["rows"]),
+        "spectra_of": len(spectra_summary["rows"]),
+        "pascanu": sum(v["below_float32"] for v in pascanu_summary["settings"].values()),
+        "pascanu_of": pascanu_summary["sequences"] * len(pascanu_summary["settings"]),
+        "shared": sum(x < tiny / math.log(10) for v in shared_summary["settings"].values()
+                      for x in v["shared_final"] + v["independent_final"]),
+        "shared_of": 2 * shared_summary["seeds"] * len(shared_summary["settings"])}
