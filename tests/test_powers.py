@@ -106,15 +106,15 @@ def test_entry_traces_split_the_entries():
     assert traces["below_1"][0] == pytest.approx(math.log10(0.5))
 
 
-@pytest.mark.parametrize("name", ["powers_spectra", "powers_pascanu", "powers_shared"])
-def test_experiments_run_at_smoke_scale(name):
-    summary = experiments.run(name, "smoke").summary
-    assert summary
-
-
-def test_pascanu_bound_is_respected_at_smoke_scale():
-    s = experiments.run("powers_pascanu", "smoke").summary
-    assert all(v["bound_margin"] <= P.BOUND_TOL for v in s["settings"].values())
+def test_experiment_runs_at_smoke_scale_with_every_part():
+    res = experiments.run("powers", "smoke")
+    cfg, s = res.config, res.summary
+    assert len(res.seeds) == 5
+    assert {r["seed"] for r in s["spectra"]["rows"]} == set(range(cfg.spectra_seeds))
+    assert s["pascanu"]["sequences"] == cfg.pascanu_seeds * cfg.pascanu.batch
+    assert s["shared"]["seeds"] == 5
+    # Pascanu et al.'s bound is a theorem: no measured norm may exceed it
+    assert all(v["bound_margin"] <= P.BOUND_TOL for v in s["pascanu"]["settings"].values())
 
 
 # --- verdicts on constructed summaries ---------------------------------------------------------
@@ -131,12 +131,13 @@ def _row(max_entry, radius, rate, family="gaussian"):
     ([_row(0.5, 0.5, 2.0), _row(2.0, 2.0, 0.5)], "inconclusive"),
 ])
 def test_powers_entries_outcomes(rows, status):
-    assert P.powers_entries({"rows": rows}).status == status
+    assert P.powers_entries({"spectra": {"rows": rows}}).status == status
 
 
 def _pascanu(rates: dict[float, float], margin: float = -0.1):
-    return {"settings": {("tanh", "orthogonal", eta): {"rate": r, "rate_max": r, "bound_margin": margin}
-                         for eta, r in rates.items()}}
+    return {"pascanu": {"settings": {("tanh", "orthogonal", eta): {"rate": r, "rate_max": r,
+                                                                   "bound_margin": margin}
+                                     for eta, r in rates.items()}}}
 
 
 @pytest.mark.parametrize("summary,status", [
@@ -151,8 +152,9 @@ def test_pascanu_bound_outcomes(summary, status):
 
 
 def _shared(pairs: list[tuple[list[float], list[float]]], seeds: int = 5):
-    return {"seeds": seeds, "settings": {("linear", float(i)): {"shared_final": sh, "independent_final": ind}
-                                         for i, (sh, ind) in enumerate(pairs)}}
+    return {"shared": {"seeds": seeds,
+                       "settings": {("linear", float(i)): {"shared_final": sh, "independent_final": ind}
+                                    for i, (sh, ind) in enumerate(pairs)}}}
 
 
 V, X = [-30.0] * 5, [20.0] * 5  # a vanishing and an exploding reference arm

@@ -33,14 +33,14 @@ def fate(factor: float) -> str:
 @claim(id="powers-entries",
        literature="Pascanu, Mikolov and Bengio (2013): for linear recurrences the spectral radius "
                   "decides, rho < 1 vanishing and rho > 1 exploding (Gelfand's formula).",
-       chapter="powers", experiments=("powers_spectra",),
+       chapter="powers", experiments=("powers",),
        claim="With one W at every step and no activation, entries of W below 1 in magnitude go to "
              "0 under repeated multiplication and entries above 1 blow up.",
        measurement="for constructed and random matrices, whether the largest entry |w_ij| (the "
                    "article's rule) or the spectral radius predicts if ||W^t|| vanishes, explodes "
                    "or persists, with the fate read from the measured growth rate of ||W^t||")
-def powers_entries(s: dict[str, Any]) -> Verdict:
-    rows = s["rows"]
+def powers_entries(summary: dict[str, Any]) -> Verdict:
+    rows = summary["spectra"]["rows"]
     actual = [fate(r["rate"]) for r in rows]
     by_entries = [fate(r["max_entry"]) for r in rows]
     by_radius = [fate(r["radius"]) for r in rows]
@@ -70,14 +70,14 @@ def powers_entries(s: dict[str, Any]) -> Verdict:
        literature="Pascanu, Mikolov and Bengio (2013), section 2.1: ||W_h|| < 1/gamma (gamma = 1 "
                   "for tanh, 1/4 for sigmoid) is sufficient for vanishing; its converse is "
                   "necessary for exploding.",
-       chapter="powers", experiments=("powers_pascanu",),
+       chapter="powers", experiments=("powers",),
        claim="Gradients through time vanish whenever the largest singular value of W_h is below "
              "1/gamma, with gamma the largest slope of the activation.",
        measurement="per-step decay of ||dh_T/dh_{T-g}|| in input-driven tanh and sigmoid RNNs at "
                    "gamma ||W_h|| = eta below, near and above 1, against the bound eta^g; every "
                    "seed's rate counts")
-def pascanu_bound(s: dict[str, Any]) -> Verdict:
-    settings = s["settings"]
+def pascanu_bound(summary: dict[str, Any]) -> Verdict:
+    settings = summary["pascanu"]["settings"]
     below = {k: v for k, v in settings.items() if k[2] < 1}
     above = {k: v for k, v in settings.items() if 1 < k[2] <= JUST_ABOVE}
     if not below or not above:
@@ -128,7 +128,7 @@ def shared_against_independent(s: dict[str, Any]) -> dict[tuple, dict[str, Any]]
        literature="Products of independent random matrices also grow or shrink exponentially, at "
                   "their top Lyapunov exponent (Newman 1986); deep feed-forward nets vanish and "
                   "explode too (Glorot and Bengio 2010).",
-       chapter="powers", experiments=("powers_shared",),
+       chapter="powers", experiments=("powers",),
        claim="Because W is the same at every step, RNNs suffer vanishing and exploding gradients "
              "more than feed-forward nets of the same depth.",
        measurement="|log10 ||dh_T/dh_0||| through T steps of one shared random W against T "
@@ -136,7 +136,8 @@ def shared_against_independent(s: dict[str, Any]) -> dict[tuple, dict[str, Any]]
                    "initial state, in every setting where either arm's median is a decade or more "
                    "from 1; per side (vanishing, exploding) the mean probability that a shared-W "
                    "run is further from 1 than an independent one")
-def shared_w(s: dict[str, Any]) -> Verdict:
+def shared_w(summary: dict[str, Any]) -> Verdict:
+    s = summary["shared"]
     cmp = shared_against_independent(s)
     decided = {k: c for k, c in cmp.items() if max(c["shared"], c["independent"]) >= DECIDED}
     sides = {side: [c["superiority"] for c in decided.values() if c["side"] == side]
