@@ -350,7 +350,8 @@ def entries_vs_spectrum(summary: dict[str, Any]) -> plt.Figure:
     t = np.arange(1, summary["steps"] + 1)
     fig, axes = subplots(len(rows), width=2.6, sharey=True)
     for ax, r in zip(axes, rows):
-        for key, style, label in (("below_1", "-", "entries |w| < 1"), ("above_1", "--", "entries |w| ≥ 1")):
+        for key, style, label in (("below_1", "-", "entries |w| < 1"),
+                                  ("above_1", "--", "entries |w| ≥ 1")):
             y = np.array(r["entries"][key], dtype=float)  # None (an empty group) -> nan
             if np.isfinite(y).any():
                 ax.plot(t, y, style, color="#1b9e77" if key == "below_1" else "#d95f02", label=label)
@@ -363,7 +364,8 @@ def entries_vs_spectrum(summary: dict[str, Any]) -> plt.Figure:
 
 def power_norms(summary: dict[str, Any], seed: int = 0) -> plt.Figure:
     """log10 ||W^t|| against t for each random family (panels) and spectral radius (lines)."""
-    rows = [r for r in summary["rows"] if r["seed"] == seed and r["family"] not in ("constructed", "non_normal")]
+    rows = [r for r in summary["rows"]
+            if r["seed"] == seed and r["family"] not in ("constructed", "non_normal")]
     families = list(dict.fromkeys(r["family"] for r in rows))
     fig, axes = subplots(len(families), width=3.0, sharey=True)
     cmap = plt.get_cmap("viridis")
@@ -385,7 +387,8 @@ def transient_growth(summary: dict[str, Any], seed: int = 0) -> plt.Figure:
     t = np.arange(1, summary["steps"] + 1)
     fig, (ax,) = subplots(width=4.6, height=3.0)
     for j, v in enumerate(r["vector_log_norms"]):
-        ax.plot(t, np.array(v) / LN10, color="#7570b3", lw=0.8, alpha=0.7, label="‖W^t v‖, random unit v" if j == 0 else None)
+        ax.plot(t, np.array(v) / LN10, color="#7570b3", lw=0.8, alpha=0.7,
+                label="‖W^t v‖, random unit v" if j == 0 else None)
     ax.plot(summary["t"], np.array(r["log_norms"]) / LN10, color="black", lw=1.5, label="‖W^t‖")
     ax.plot(t, t * np.log10(r["radius"]), "--", color="grey", label=f"ρ^t, ρ = {r['radius']:.2f}")
     ax.plot(t, t * np.log10(r["norm"]), ":", color="grey", label=f"‖W‖^t, ‖W‖ = {r['norm']:.2f}")
@@ -407,7 +410,8 @@ def pascanu_curves(summary: dict[str, Any]) -> plt.Figure:
     for ax, (act, family) in zip(axes, panels):
         for j, eta in enumerate(etas):
             c = cmap(j / max(len(etas) - 1, 1))
-            ax.plot(g, np.array(settings[(act, family, eta)]["curves"][0]) / LN10, color=c, label=f"η = {eta:g}")
+            curve = np.array(settings[(act, family, eta)]["curves"][0]) / LN10
+            ax.plot(g, curve, color=c, label=f"η = {eta:g}")
             ax.plot(g, g * np.log10(eta), ":", color=c, lw=0.8)
         ax.set(xlabel="gap T - t (steps)", title=f"{act}, {family} W_h", ylim=(-40, 15))
     axes[0].set_ylabel("log10 ‖dh_T/dh_t‖")
@@ -490,7 +494,8 @@ def shared_rates(summary: dict[str, Any], act: str = "linear") -> plt.Figure:
                 label="shared W vs ρ(W)" if i == 0 else None)
         ax.plot([v["lyapunov"]] * len(v["independent_rate"]), v["independent_rate"], "x", ms=3,
                 color=COLORS["relu"], label="independent vs exp(λ₁)" if i == 0 else None)
-    lims = [min(min(v["radius"]) for v in settings.values()) * 0.9, max(max(v["radius"]) for v in settings.values()) * 1.1]
+    radii = [r for v in settings.values() for r in v["radius"]]
+    lims = [min(radii) * 0.9, max(radii) * 1.1]
     ax.plot(lims, lims, color="grey", lw=0.8, label="y = x")
     ax.set(xscale="log", yscale="log", xlabel="predicted factor: ρ(W) or exp(λ₁)",
            ylabel="measured per-step factor")

@@ -157,6 +157,10 @@ def shared_w(summary: dict[str, Any]) -> Verdict:
     if len(worse) == 2:
         return Verdict("holds", tally, numbers)
     if worse:
+        verb = {"vanishing": "vanish", "exploding": "explode"}
+        other = "exploding" if worse == ["vanishing"] else "vanishing"
+        relief = (f", and better where they {verb[other]}"
+                  if np.mean(sides[other]) <= 1 - SUPERIOR else "")
         return Verdict("holds with caveats", f"{tally}: it is worse only where they "
-                       f"{'vanish' if worse == ['vanishing'] else 'explode'}", numbers)
+                       f"{verb[worse[0]]}{relief}", numbers)
     return Verdict("does not hold", tally, numbers)

@@ -98,7 +98,8 @@ def run_spectra(cfg: SpectraConfig, *, seed: int, device: str, progress: bool) -
     rows = []
     if seed == 0:
         for name, w in constructed().items():
-            rows.append({**_power_row(name, "constructed", w, cfg, device), "entries": entry_traces(w, cfg.steps)})
+            rows.append({**_power_row(name, "constructed", w, cfg, device),
+                         "entries": entry_traces(w, cfg.steps)})
     for family in cfg.families:
         for radius in cfg.radii:
             rows.append(_power_row(f"{family}, rho {radius:g}", family,
