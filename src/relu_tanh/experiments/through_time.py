@@ -193,6 +193,25 @@ def summarize(cfg: ThroughTimeConfig, seeds: dict[int, dict[str, Any]]) -> dict[
             "seeds": len(seeds)}
 
 
+def regime(ends: list[float], decades: float = 2.0) -> str:
+    """Where a map cell sits, from each seed's log10 norm at the largest gap: "vanishes" (all
+    below -decades), "explodes" (all above +decades), "stays" (all between), or "mixed"."""
+    v = np.asarray(ends, dtype=float)
+    for name, inside in (("vanishes", v < -decades), ("explodes", v > decades),
+                         ("stays", np.abs(v) <= decades)):
+        if len(v) and inside.all():
+            return name
+    return "mixed"
+
+
+def regimes(summary: dict[str, Any]) -> dict[str, dict[float, str]]:
+    """{kind: {scale: regime}} over the whole map."""
+    out: dict[str, dict[float, str]] = {}
+    for (kind, scale), cell in summary["map"].items():
+        out.setdefault(kind, {})[scale] = regime(cell["end"])
+    return out
+
+
 SMOKE = ThroughTimeConfig(
     map=MapConfig(kinds=recurrence.KINDS, scales=(0.5, 1.0, 2.0), hidden=16, length=12,
                   sequences=2),
