@@ -389,35 +389,40 @@ def hidden_magnitude(summary: dict[str, Any], scales: tuple[float, ...],
     return fig
 
 
+def _arm_axes(summary: dict[str, Any]) -> tuple[plt.Figure, list[tuple[plt.Axes, str, bool]]]:
+    """A grid with one row per initialisation and one column per clipping setting."""
+    inits = list(dict.fromkeys(i for _, i, _ in summary["arms"]))
+    fig, axes = subplots(2, len(inits), sharex=True, sharey=True, height=2.3)
+    cells = [(axes[2 * r + c], init, clipped) for r, init in enumerate(inits)
+             for c, clipped in enumerate((False, True))]
+    for ax, init, clipped in cells:
+        ax.set(xscale="log", title=f"{init} init, {'clipped' if clipped else 'no clipping'}")
+    for ax in axes[-2:]:
+        ax.set_xlabel("learning rate (SGD)")
+    return fig, cells
+
+
 def divergence_vs_lr(summary: dict[str, Any]) -> plt.Figure:
-    """Share of diverged runs against the learning rate, tanh and ReLU, one panel per arm
-    (initialisation x clipping); the marker size does not vary, the count is n seeds per point."""
-    arms = list(dict.fromkeys((i, c) for _, i, c in summary["arms"]))
-    fig, axes = subplots(len(arms) // 2 or 1, min(2, len(arms)), sharex=True, sharey=True,
-                         height=2.3)
-    for ax, (init, clipped) in zip(axes, sorted(arms, key=lambda a: (a[0] != "default", a[1]))):
+    """Share of diverged runs (over seeds) against the learning rate, tanh (dashed) and ReLU
+    (solid), one panel per initialisation and clipping setting."""
+    fig, cells = _arm_axes(summary)
+    for ax, init, clipped in cells:
         for act in ("tanh", "relu"):
             arm = summary["arms"][(act, init, clipped)]
             share = [np.mean(d) if d else np.nan for d in arm["diverged"]]
             ax.plot(arm["lrs"], share, marker="o", ms=3, color=COLORS[act], label=act,
                     ls="-" if act == "relu" else "--")
-        ax.set(xscale="log", title=f"{init} init, {'clipped' if clipped else 'no clipping'}")
-    for ax in axes[-2:]:
-        ax.set_xlabel("learning rate (SGD)")
-    for ax in axes[::2]:
-        ax.set_ylabel("share of runs diverged")
-    axes[-1].legend(title=f"{summary['seeds']} seeds")
+        if not clipped:
+            ax.set_ylabel("share of runs diverged")
+    cells[-1][0].legend(title=f"{summary['seeds']} seeds")
     return fig
 
 
-def test_mse_vs_lr(summary: dict[str, Any]) -> plt.Figure:
-    """Final test MSE of the runs that did not diverge against the learning rate, median over
-    them, one panel per arm, with the trivial baseline (always answer 1)."""
-    arms = sorted(dict.fromkeys((i, c) for _, i, c in summary["arms"]),
-                  key=lambda a: (a[0] != "default", a[1]))
-    fig, axes = subplots(len(arms) // 2 or 1, min(2, len(arms)), sharex=True, sharey=True,
-                         height=2.3)
-    for ax, (init, clipped) in zip(axes, arms):
+def mse_vs_lr(summary: dict[str, Any]) -> plt.Figure:
+    """Final test MSE of the runs that did not diverge against the learning rate (median over
+    them), one panel per initialisation and clipping setting, with the trivial baseline."""
+    fig, cells = _arm_axes(summary)
+    for ax, init, clipped in cells:
         for act in ("tanh", "relu"):
             arm = summary["arms"][(act, init, clipped)]
             mse = [np.median([m for m, d in zip(ms, ds) if not d]) if not all(ds) else np.nan
@@ -425,10 +430,8 @@ def test_mse_vs_lr(summary: dict[str, Any]) -> plt.Figure:
             ax.plot(arm["lrs"], mse, marker="o", ms=3, color=COLORS[act], label=act,
                     ls="-" if act == "relu" else "--")
         ax.axhline(summary["baseline_mse"], color="grey", ls=":", lw=1, label="baseline 1/6")
-        ax.set(xscale="log", yscale="log", title=f"{init} init, {'clipped' if clipped else 'no clipping'}")
-    for ax in axes[-2:]:
-        ax.set_xlabel("learning rate (SGD)")
-    for ax in axes[::2]:
-        ax.set_ylabel("test MSE")
-    axes[-1].legend()
+        ax.set_yscale("log")
+        if not clipped:
+            ax.set_ylabel("test MSE")
+    cells[-1][0].legend(title=f"{summary['seeds']} seeds")
     return fig

@@ -82,10 +82,9 @@ def jacobians(step: Step, state0: State, x: Tensor) -> tuple[Tensor, Tensor]:
         rms.append(state[0].detach()[::hidden].pow(2).mean(1).sqrt())  # (B,)
     h_last = state[0].view(b, hidden, hidden)  # (sequence, copy i, unit)
     picked = h_last.diagonal(dim1=1, dim2=2).sum()  # sum over b, i of h_T[b, i] in copy i
-    grads = torch.autograd.grad(picked, [n for nudge in nudges for n in nudge], allow_unused=True)
+    grads = torch.autograd.grad(picked, [n for nudge in nudges for n in nudge])
     parts = len(state)
-    rows = [torch.cat([(g if g is not None else torch.zeros_like(n)).view(b, hidden, hidden)
-                       for g, n in zip(grads[k:k + parts], nudges[k // parts])], dim=2)
+    rows = [torch.cat([g.view(b, hidden, hidden) for g in grads[k:k + parts]], dim=2)
             for k in range(0, len(grads), parts)]  # per t: (B, H, S)
     return torch.stack(rows[::-1]), torch.stack(rms)
 

@@ -125,8 +125,9 @@ def run_divergence(cfg: DivergenceConfig, seed: int, device: str) -> dict[str, A
             speed.append({"activation": act, "clipped": clipped, **steps_per_second(clock)})
             if not clipped:
                 for init in cfg.inits:
-                    mine = [(t, v) for m, t, v in zip(members, traces, verdicts) if m.init == init]
-                    thresholds[(act, init)] = clip_threshold(*map(list, zip(*mine)))
+                    mine = [k for k, m in enumerate(members) if m.init == init]
+                    thresholds[(act, init)] = clip_threshold([traces[k] for k in mine],
+                                                             [verdicts[k] for k in mine])
             for m, t, v in zip(members, traces, verdicts):
                 rows.append({"activation": act, "init": m.init, "lr": m.lr, "clipped": clipped,
                              "clip": m.clip, **v, "test_mse": t.test_mse,
