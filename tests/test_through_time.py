@@ -94,7 +94,8 @@ def test_stacked_training_matches_train_train(clip):
     for act in ("tanh", "relu"):
         mine = [m for m in members if m.activation == act]
         traces, clock = train_stacked(mine, data, hidden=8, epochs=2, batch_size=16)
-        assert len(clock) == 8 and all(b >= a for a, b in zip(clock, clock[1:]))
+        for c in clock.values():
+            assert len(c) == 8 and all(b >= a for a, b in zip(c, c[1:]))
         for m, tr in zip(mine, traces):
             torch.manual_seed(m.seed)
             model = ElmanRNN(RNNConfig(2, 1, 8, m.activation, m.init))
@@ -166,7 +167,7 @@ def test_smoke_run_summary_and_flushed_denormals():
                               for c in (False, True)}
     assert all(isinstance(d, bool) for arm in s["arms"].values() for ds in arm["diverged"] for d in ds)
     assert all(c > 0 for cs in s["thresholds"].values() for c in cs)
-    assert all(sp["steps"] == 8 for sp in s["speed"])
+    assert all(sp[clock]["steps"] == 8 for sp in s["speed"] for clock in ("wall", "cpu"))
 
 
 # --- R4: tanh vanishes through time ------------------------------------------------------------
@@ -282,3 +283,13 @@ def test_regime_of_a_map_cell():
     assert tt.regime([-5, -3]) == "vanishes" and tt.regime([3, 9]) == "explodes"
     assert tt.regime([-1, 1.5]) == "stays" and tt.regime([-5, 5]) == "mixed"
     assert tt.regime([math.nan, -5]) == "mixed"
+
+
+def test_speed_summary_flags_a_slowdown():
+    run = lambda first, last: {"first_quarter": first, "last_quarter": last, "steps": 40}
+    steady = {"speed": [{"cpu": run(100, 110), "wall": run(50, 40)}] * 2}
+    sp = tt.speed_summary(steady)
+    assert sp["steady"] and sp["cpu_steps_per_s"] == 100 and sp["wall_steps_per_s"] == 50
+    slowed = {"speed": [{"cpu": run(100, 110), "wall": run(50, 50)},
+                        {"cpu": run(100, 10), "wall": run(50, 5)}]}
+    assert not tt.speed_summary(slowed)["steady"]

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from .. import recurrence, sequences
+from ..bench import num_threads
 from ..stacked_rnn import Member, Trace, train_stacked
 from . import Experiment, register
 
@@ -57,6 +58,10 @@ class DivergenceConfig:
 class ThroughTimeConfig:
     map: MapConfig = field(default_factory=MapConfig)
     divergence: DivergenceConfig = field(default_factory=DivergenceConfig)
+    # torch CPU threads during a run (None: torch's default). The nets are tiny and step through
+    # time one small matmul after another; a second thread only adds synchronisation, and on a
+    # loaded 2-core machine it made a seed several times slower.
+    threads: int | None = 1
 
 
 def divergence(trace: Trace, blowup: float) -> dict[str, Any]:
@@ -122,7 +127,8 @@ def run_divergence(cfg: DivergenceConfig, seed: int, device: str) -> dict[str, A
             traces, clock = train_stacked(members, data, hidden=cfg.hidden, epochs=cfg.epochs,
                                           batch_size=cfg.batch_size, device=device)
             verdicts = [divergence(t, cfg.blowup) for t in traces]
-            speed.append({"activation": act, "clipped": clipped, **steps_per_second(clock)})
+            speed.append({"activation": act, "clipped": clipped,
+                          **{k: steps_per_second(c) for k, c in clock.items()}})
             if not clipped:
                 for init in cfg.inits:
                     mine = [k for k, m in enumerate(members) if m.init == init]
@@ -138,7 +144,8 @@ def run_divergence(cfg: DivergenceConfig, seed: int, device: str) -> dict[str, A
 
 
 def steps_per_second(clock: list[float]) -> dict[str, float]:
-    """Training steps per second over the first and the last quarter of a run."""
+    """Training steps per second over the first and the last quarter of a run, from the clock
+    reading after each step."""
     q = max(1, len(clock) // 4)
     first = q / clock[q - 1] if clock[q - 1] > 0 else math.nan
     last_span = clock[-1] - clock[-q - 1] if len(clock) > q else clock[-1]
@@ -147,9 +154,10 @@ def steps_per_second(clock: list[float]) -> dict[str, float]:
 
 
 def run_seed(cfg: ThroughTimeConfig, *, seed: int, device: str, progress: bool) -> dict[str, Any]:
-    return {"map": run_map(cfg.map, seed, device),
-            "divergence": run_divergence(cfg.divergence, seed, device),
-            "denormals_flushed": denormals_flushed()}
+    with num_threads(cfg.threads if torch.device(device).type == "cpu" else None):
+        return {"map": run_map(cfg.map, seed, device),
+                "divergence": run_divergence(cfg.divergence, seed, device),
+                "denormals_flushed": denormals_flushed()}
 
 
 def _nan(x: float | None) -> float:
@@ -194,6 +202,21 @@ def summarize(cfg: ThroughTimeConfig, seeds: dict[int, dict[str, Any]]) -> dict[
             "seeds": len(seeds)}
 
 
+STEADY = 1.25  # steps/s in a run's last quarter within this factor of its first quarter's
+
+
+def speed_summary(summary: dict[str, Any]) -> dict[str, float | bool]:
+    """Median first-quarter steps/s (CPU and wall clock) over every stack, the range of the
+    last/first quarter ratio on the CPU clock, and whether every ratio is within STEADY."""
+    cpu = [sp["cpu"] for sp in summary["speed"]]
+    ratios = [c["last_quarter"] / c["first_quarter"] for c in cpu]
+    return {"cpu_steps_per_s": float(np.median([c["first_quarter"] for c in cpu])),
+            "wall_steps_per_s": float(np.median([sp["wall"]["first_quarter"]
+                                                 for sp in summary["speed"]])),
+            "cpu_ratio_min": min(ratios), "cpu_ratio_max": max(ratios),
+            "steady": all(1 / STEADY <= r <= STEADY for r in ratios)}
+
+
 def regime(ends: list[float], decades: float = 2.0) -> str:
     """Where a map cell sits, from each seed's log10 norm at the largest gap: "vanishes" (all
     below -decades), "explodes" (all above +decades), "stays" (all between), or "mixed"."""
@@ -222,7 +245,7 @@ PAPER = ThroughTimeConfig(
     map=MapConfig(scales=(0.25, 0.35, 0.5, 0.59, 0.71, 0.84, 1.0, 1.19, 1.41, 1.68, 2.0, 2.83, 4.0),
                   hidden=128, length=200, sequences=16),
     divergence=DivergenceConfig(lrs=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0),
-                                length=100, hidden=100, n_train=20000, n_test=2000, epochs=20,
+                                length=100, hidden=100, n_train=20000, n_test=2000, epochs=10,
                                 batch_size=50, log_every=50))
 
 register(Experiment(
