@@ -129,8 +129,8 @@ def arm_name(init: str, clipped: bool) -> str:
 
 @claim(id="relu-rnn-explodes",
        literature="Le, Jaitly and Hinton (2015): ReLU RNNs with identity initialisation (IRNN) "
-                  "train on the adding problem up to 750 steps with gradient clipping, matching "
-                  "LSTMs; Pascanu et al. (2013): clipping tames exploding gradients.",
+                  "learn the adding problem with sequences of up to 750 steps, about as well as "
+                  "LSTMs; Pascanu et al. (2013): clipping the gradient norm tames explosions.",
        chapter="through_time", experiments=("through_time",),
        claim="ReLU is not recommended in RNNs: its outputs are unbounded, so ReLU RNNs explode "
              "far more easily than RNNs of bounded units.",
