@@ -369,6 +369,8 @@ def norm_at_horizon(summary: dict[str, Any], vanished: float) -> plt.Figure:
     ax.axhline(0, color="black", lw=0.6)
     ax.set(xscale="log", xlabel="recurrent weight scale g (W_hh ~ N(0, g²/H))",
            ylabel=f"log10 ‖dh_T/dh_t‖ at gap {summary['gaps'][-1]}")
+    ax.set_xticks(scales, labels=[f"{g:g}" for g in scales])
+    ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
     ax.legend(title=f"{summary['seeds']} seeds", ncols=2)
     return fig
 

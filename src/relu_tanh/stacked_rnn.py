@@ -49,7 +49,8 @@ ACTS = {"tanh": torch.tanh, "relu": torch.relu}
 
 def initial_params(members: list[Member], input_size: int, hidden: int) -> dict[str, Tensor]:
     """Each member's ElmanRNN as `torch.manual_seed(seed); ElmanRNN(...)` makes it, stacked:
-    inp.weight (K, H, D), inp.bias (K, H), rec.weight (K, H, H), head.weight (K, 1, H), head.bias (K, 1)."""
+    inp.weight (K, H, D), inp.bias (K, H), rec.weight (K, H, H), head.weight (K, 1, H),
+    head.bias (K, 1)."""
     nets = []
     for m in members:
         if m.activation not in ACTS:

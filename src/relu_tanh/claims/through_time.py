@@ -124,7 +124,7 @@ def arm_stats(s: dict[str, Any]) -> dict[tuple[str, bool], dict[str, float]]:
 
 
 def arm_name(init: str, clipped: bool) -> str:
-    return f"{'identity' if init == 'identity' else 'default'} init, {'clipped' if clipped else 'no clipping'}"
+    return f"{init} init, {'clipped' if clipped else 'no clipping'}"
 
 
 @claim(id="relu-rnn-explodes",
@@ -134,7 +134,8 @@ def arm_name(init: str, clipped: bool) -> str:
        chapter="through_time", experiments=("through_time",),
        claim="ReLU is not recommended in RNNs: its outputs are unbounded, so ReLU RNNs explode "
              "far more easily than RNNs of bounded units.",
-       measurement="share of diverged training runs (NaN/inf, or loss above 10x its first value) "
+       measurement="share of diverged training runs (NaN/inf, or a loss above the blow-up factor "
+                   "times its first value) "
                    "on the adding problem, ReLU against tanh at matched learning rate and seed, "
                    "in each arm (default or identity init, with or without clipping)")
 def relu_rnn_explodes(s: dict[str, Any]) -> Verdict:

@@ -140,7 +140,8 @@ def run_divergence(cfg: DivergenceConfig, seed: int, device: str) -> dict[str, A
                              "loss": t.loss[::cfg.log_every],
                              "mean_grad_norm": float(np.mean(t.grad_norm)) if t.grad_norm else None})
     return {"rows": rows, "speed": speed,
-            "thresholds": [{"activation": a, "init": i, "clip": c} for (a, i), c in thresholds.items()]}
+            "thresholds": [{"activation": a, "init": i, "clip": c}
+                           for (a, i), c in thresholds.items()]}
 
 
 def steps_per_second(clock: list[float]) -> dict[str, float]:
