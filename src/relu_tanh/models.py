@@ -173,6 +173,9 @@ class RNNConfig:
     hidden_size: int = 128
     activation: str = "tanh"
     init: str = "default"  # "identity": W_h = I, as in Le, Jaitly and Hinton (2015)
+    # None: PyTorch's U(-1/sqrt(H), 1/sqrt(H)) for W_h (the gain 1/sqrt(3) below); a number g:
+    # W_h ~ N(0, g^2 / H) with "default", or g I with "identity" (Le et al.'s scaled identity)
+    rec_scale: float | None = None
 
 
 class ElmanRNN(nn.Module):
@@ -189,6 +192,12 @@ class ElmanRNN(nn.Module):
             nn.init.zeros_(self.inp.bias)
         elif cfg.init != "default":
             raise ValueError(f"unknown RNN init {cfg.init!r}; valid choices: default, identity")
+        if cfg.rec_scale is not None:
+            with torch.no_grad():
+                if cfg.init == "identity":
+                    self.rec.weight.mul_(cfg.rec_scale)
+                else:
+                    nn.init.normal_(self.rec.weight, std=cfg.rec_scale / math.sqrt(cfg.hidden_size))
 
     def weight_layers(self) -> list[nn.Module]:
         return [self.inp, self.rec, self.head]

@@ -13,6 +13,7 @@ from .core import (CLAIMS, MATERIAL, STATUSES, TRACE, Claim, Status, Verdict, cl
                    markdown_table, verdict)
 
 CHAPTERS = ("derivatives", "vanishing", "krizhevsky", "saturation", "sparsity", "cost", "powers")
+CHAPTERS = ("derivatives", "vanishing", "krizhevsky", "saturation", "sparsity", "cost", "through_time")
 for _chapter in CHAPTERS:
     importlib.import_module(f"{__name__}.{_chapter}")
 
