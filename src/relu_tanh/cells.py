@@ -195,3 +195,24 @@ class GatedRNN(nn.Module):
                     trace.setdefault(name, []).append(value)
         h = state[0] if isinstance(state, tuple) else state
         return torch.baddbmm(self.head_bias.unsqueeze(1), h, self.head_weight.transpose(1, 2))
+
+
+def torch_agreement(cell: str, seed: int = 0, batch: int = 4, length: int = 12) -> dict[str, float]:
+    """Largest absolute difference, in float64, between this module's original cell and
+    `torch.nn.LSTM` / `torch.nn.GRU` holding the same weights: in every hidden state, and in the
+    gradients of all four weight tensors under a random linear loss on the hidden states."""
+    torch.manual_seed(seed)
+    layer = {"lstm": nn.LSTM, "gru": nn.GRU}[cell](3, 5, batch_first=True).double()
+    ours = GatedRNN(GatedConfig(cell, 3, 1, 5, ("sigmoid",), ("tanh",))).double()
+    ours.cell.copy_from(layer)
+    x = torch.randn(batch, length, 3, dtype=torch.float64)
+    trace: dict[str, list[Tensor]] = {}
+    ours(x, trace)
+    h = torch.stack(trace["h"], 2)[0]  # (B, T, H)
+    out, _ = layer(x)
+    weight = torch.randn_like(out)
+    (weight * h).sum().backward()
+    (weight * out).sum().backward()
+    grads = max(float((getattr(ours.cell, n).grad[0] - getattr(layer, f"{n}_l0").grad).abs().max())
+                for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+    return {"output": float((h - out).detach().abs().max()), "gradient": grads}

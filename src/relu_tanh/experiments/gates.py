@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import sequences
+from .. import bench, sequences
 from ..cells import GATE_NAMES, GatedConfig, GatedRNN
 from ..data import Dataset
 from ..train import TrainConfig
@@ -47,6 +47,7 @@ class GatesConfig:
     n_test: int = 1000
     hidden_size: int = 16
     solve_fraction: float = 0.1  # solved: test MSE below 10% of the baseline 1/6
+    threads: int | None = 1  # torch threads on CPU: for ops this small a second one only spins
     train: TrainConfig = TrainConfig(epochs=3, batch_size=32, optimizer="adam", clip=1.0,
                                      log_every=25)
 
@@ -188,10 +189,11 @@ def run_seed(cfg: GatesConfig, *, seed: int, device: str, progress: bool) -> dic
     for cell in cfg.cells:
         model, grid = _stacked_model(cfg, cell, seed)
         model.to(device)
-        init = trace_stats(model, probe)
-        out = train_stacked(model, ds, [lr for _, _, lr in grid], [seed] * len(grid), cfg.train,
-                            device)
-        final = trace_stats(model, probe)
+        with bench.num_threads(cfg.threads if device == "cpu" else None):
+            init = trace_stats(model, probe)
+            out = train_stacked(model, ds, [lr for _, _, lr in grid], [seed] * len(grid),
+                                cfg.train, device)
+            final = trace_stats(model, probe)
         steps = cfg.train.epochs * math.ceil(cfg.n_train / cfg.train.batch_size)
         cells[cell] = {
             "steps": steps, "epoch_seconds": out["epoch_seconds"],
@@ -201,7 +203,8 @@ def run_seed(cfg: GatesConfig, *, seed: int, device: str, progress: bool) -> dic
                         "init": init[k], "final": final[k]}
                        for k, (g, s, lr) in enumerate(grid)]}
         if progress:
-            print(f"seed {seed}, {cell}: {steps} steps in {out['epoch_seconds'][-1]:.1f} s")
+            print(f"seed {seed}, {cell}: {steps} steps in {out['epoch_seconds'][-1]:.1f} s",
+                  flush=True)
     return {"data": ds.source, "cells": cells}
 
 
@@ -283,12 +286,52 @@ register(Experiment(
                              train=TrainConfig(epochs=2, batch_size=32, optimizer="adam", clip=1.0,
                                                log_every=25)),
         "book": GatesConfig(),
-        "paper": GatesConfig(length=100, n_train=32000, n_test=2000, hidden_size=64,
+        "paper": GatesConfig(length=100, n_train=25600, n_test=2000, hidden_size=64,
                              lrs=(0.001, 0.003, 0.01, 0.03),
-                             train=TrainConfig(epochs=20, batch_size=64, optimizer="adam",
+                             train=TrainConfig(epochs=15, batch_size=64, optimizer="adam",
                                                clip=1.0, log_every=50)),
     },
-    seeds={"smoke": 2, "book": 3, "paper": 8},
+    seeds={"smoke": 2, "book": 3, "paper": 5},
     run_seed=run_seed,
     summarize=summarize,
 ))
+
+
+def table_rows(s: dict[str, Any]) -> list[list[Any]]:
+    """One row per arm: cell, gate, state, best lr (* at the grid's edge), seeds solved there,
+    runs diverged over the whole grid, median test MSE there and its ratio to the original
+    cell's."""
+    rows = []
+    for (cell, gate, state), a in s["arms"].items():
+        ref = s["arms"][(cell, *REFERENCE)]["median_mse"]
+        ratio = a["median_mse"] / ref if math.isfinite(a["median_mse"]) and ref > 0 else math.inf
+        rows.append([cell.upper(), gate, state, f"{a['lr']:g}{'*' if a['edge'] else ''}",
+                     f"{a['solved']}/{a['n']}", f"{a['diverged_any_lr']}/{a['runs']}",
+                     a["median_mse"], ratio])
+    return rows
+
+
+def gate_numbers(s: dict[str, Any]) -> dict[str, float]:
+    """For the original cells at their best lr: each gate's share of values near 0 and near 1
+    (within NEAR) at initialisation and at the end; the per-unit mean of the forget (LSTM) and
+    update (GRU) gate, before and after, and the share of units whose mean is above 1 - NEAR;
+    and the training rate in steps/s with its spread over epochs (max / min)."""
+    out: dict[str, float] = {}
+    for cell, t in s["traces"].items():
+        for name in GATE_NAMES[cell]:
+            for when in ("init", "final"):
+                if name in t[when]:
+                    out[f"{cell}-{name}-{when}-near0"] = t[when][name]["near0"]
+                    out[f"{cell}-{name}-{when}-near1"] = t[when][name]["near1"]
+        keep = GATE_NAMES[cell][1]  # forget (LSTM), update (GRU): the gates that keep the state
+        if keep in t["final"] and keep in t["init"]:
+            before = np.array(t["init"][keep]["unit_mean"])
+            after = np.array(t["final"][keep]["unit_mean"])
+            out[f"{cell}-{keep}-init-mean"] = float(before.mean())
+            out[f"{cell}-{keep}-final-mean"] = float(after.mean())
+            out[f"{cell}-{keep}-final-units-near1"] = float((after > 1 - NEAR).mean())
+            out[f"{cell}-{keep}-final-units-min"] = float(after.min())
+        rates = [r for seed in s["steps_per_s"][cell] for r in seed]
+        out[f"{cell}-steps-per-s"] = float(np.median(rates))
+        out[f"{cell}-steps-spread"] = float(max(rates) / min(rates))
+    return out
