@@ -183,7 +183,17 @@ def test_arm_censors_diverged_and_nan_runs_and_flags_an_edge_lr():
                             0.1: [_run(0.1, True)] * 3})
     assert edge["lr"] == 0.01 and edge["edge"] and edge["diverged_any_lr"] == 3
     dead = gates._arm(cfg, {lr: [_run(math.nan, True)] * 3 for lr in cfg.lrs})
-    assert dead["solved"] == 0 and dead["median_mse"] == math.inf
+    assert dead["solved"] == 0 and dead["median_mse"] == math.inf and dead["long_n"] == 0
+
+
+def test_arm_counts_states_that_explode_on_longer_sequences():
+    cfg = gates.GatesConfig(lrs=(0.01,))
+    long = [{"mse": 0.01, "max_state": 3.0}, {"mse": None, "max_state": None},
+            {"mse": 0.5, "max_state": gates.EXPLODED}, {"mse": 0.02, "max_state": 1.0}]
+    runs = [{**_run(0.001), "long": p} for p in long] + [{**_run(None, True), "long": long[0]}]
+    arm = gates._arm(cfg, {0.01: runs})
+    assert arm["long_n"] == 4 and arm["long_exploded"] == 2  # the diverged run is left out
+    assert arm["long_median_mse"] == pytest.approx(0.26) and arm["long_max_state"] == math.inf
 
 
 # --- verdicts on constructed summaries -----------------------------------------------------------
@@ -194,15 +204,18 @@ ARMS = [("sigmoid", "tanh"), ("hard_sigmoid", "tanh"), ("clamped_relu", "tanh"),
 
 def _summary(solved: dict[tuple[str, str], int] | None = None, n: int = 3,
              per_cell: dict[str, dict[tuple[str, str], int]] | None = None,
-             diverged: int = 0) -> dict:
-    """Every arm solved by all n seeds unless `solved` (or `per_cell`) says otherwise."""
+             diverged: int = 0, exploded: tuple[tuple[str, str], ...] = ()) -> dict:
+    """Every arm solved by all n seeds unless `solved` (or `per_cell`) says otherwise; the arms
+    in `exploded` explode on the longer sequences in every seed that trained."""
     arms = {}
     for cell in ("lstm", "gru"):
         for arm in ARMS:
             k = (per_cell or {}).get(cell, {}).get(arm, (solved or {}).get(arm, n))
             arms[(cell, *arm)] = {"n": n, "solved": k, "diverged": diverged if k == 0 else 0,
                                   "diverged_any_lr": diverged if k == 0 else 0, "runs": 4 * n,
-                                  "median_mse": 0.001 if k else math.nan}
+                                  "median_mse": 0.001 if k else math.nan,
+                                  "long_n": n - (diverged if k == 0 else 0) if k else 0,
+                                  "long_exploded": n if arm in exploded and k else 0}
     return {"arms": arms}
 
 
@@ -215,6 +228,7 @@ FAIL = 0
     ({("relu", "tanh"): FAIL, ("hard_sigmoid", "tanh"): 1}, None, "holds with caveats"),
     (None, {"lstm": {("relu", "tanh"): FAIL}}, "holds with caveats"),
     (None, None, "does not hold"),
+    ({("hard_sigmoid", "tanh"): FAIL}, None, "does not hold"),
     ({("relu", "tanh"): 1}, None, "inconclusive"),
     ({("sigmoid", "tanh"): 1}, None, "inconclusive"),
     ({arm: FAIL for arm in ARMS}, None, "inconclusive"),
@@ -223,6 +237,15 @@ def test_gates_bounded_reaches_every_outcome(solved, per_cell, expected):
     v = claims_gates.gates_bounded(_summary(solved, per_cell=per_cell, diverged=12))
     assert v.status == expected, v.reason
     assert v.numbers and all(math.isfinite(x) for x in v.numbers.values())
+
+
+def test_trained_arms_that_explode_on_longer_sequences_earn_a_caveat():
+    v = claims_gates.gates_bounded(_summary(exploded=(("relu", "tanh"),)))
+    assert v.status == "holds with caveats" and "explode" in v.reason
+    v = claims_gates.state_tanh(_summary(exploded=(("sigmoid", "relu"), ("sigmoid", "identity"))))
+    assert v.status == "holds with caveats" and "explode" in v.reason
+    v = claims_gates.state_tanh(_summary(exploded=(("sigmoid", "relu"),)))  # not all explode
+    assert v.status == "does not hold"
 
 
 def test_gates_bounded_reads_all_diverged_relu_gates_as_failing():

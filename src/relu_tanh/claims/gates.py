@@ -6,6 +6,8 @@ baseline 1/6; a diverged run counts as not solved):
 - trains: at least `TRAINS_SHARE` of the seeds solved it;
 - fails: no seed solved it at any learning rate;
 - partial: anything between, which more seeds would have to settle.
+An arm that trains can still **explode** when run on sequences longer than it was trained on:
+more than half of its trained seeds' states went non-finite or huge there.
 """
 
 from __future__ import annotations
@@ -30,6 +32,15 @@ def standing(arm: dict[str, Any]) -> Standing:
     if arm["solved"] >= TRAINS_SHARE * arm["n"]:
         return "trains"
     return "fails" if arm["solved"] == 0 else "partial"
+
+
+def explodes(arm: dict[str, Any]) -> bool:
+    """Whether most of the arm's trained seeds exploded on the longer sequences."""
+    return arm.get("long_n", 0) > 0 and arm["long_exploded"] > arm["long_n"] / 2
+
+
+def _all_explode(arms: dict[tuple[str, str, str], dict[str, Any]]) -> bool:
+    return bool(arms) and all(explodes(a) for a in arms.values())
 
 
 def _cells(s: dict[str, Any]) -> list[str]:
@@ -58,6 +69,7 @@ def _numbers(s: dict[str, Any], arms: dict[tuple[str, str, str], dict[str, Any]]
     for k, a in arms.items():
         numbers[f"{k[0]}_{k[field]}_solved"] = a["solved"]
         numbers[f"{k[0]}_{k[field]}_diverged"] = a["diverged_any_lr"]
+        numbers[f"{k[0]}_{k[field]}_long_exploded"] = a.get("long_exploded", 0)
     numbers["seeds"] = max((a["n"] for a in s["arms"].values()), default=0)
     return numbers
 
@@ -91,9 +103,10 @@ def _reference_fails(s: dict[str, Any]) -> Verdict | None:
 def gates_bounded(s: dict[str, Any]) -> Verdict:
     """holds: sigmoid and the other bounded gates train, unbounded ReLU gates fail (the bound, not
     the sigmoid's shape, is what a gate needs); holds with caveats: ReLU gates fail but so does a
-    bounded non-sigmoid gate (the bound is needed, the shape matters too), or ReLU gates fail in
-    one cell only; does not hold: ReLU gates train in every cell; inconclusive: the original
-    cells did not train, or some ReLU arm is partial."""
+    bounded non-sigmoid gate (the bound is needed, the shape matters too), ReLU gates fail in
+    one cell only, or they train in every cell but explode on longer sequences in every cell;
+    does not hold: ReLU gates train in every cell (and do not all explode); inconclusive: the
+    original cells did not train, or some ReLU arm is partial."""
     ref = _reference_fails(s)
     if ref:
         return ref
@@ -106,6 +119,9 @@ def gates_bounded(s: dict[str, Any]) -> Verdict:
         return Verdict("inconclusive", f"unbounded ReLU gates neither trained nor failed clearly "
                        f"({seen})", numbers)
     if u == {"trains"}:
+        if _all_explode(unbounded):
+            return Verdict("holds with caveats", f"unbounded ReLU gates train at this length "
+                           f"({seen}), but their states explode on longer sequences", numbers)
         return Verdict("does not hold", f"unbounded ReLU gates train as well ({seen}): a gate "
                        f"need not be bounded to (0, 1) here", numbers)
     if u == {"fails"}:
@@ -129,8 +145,9 @@ def gates_bounded(s: dict[str, Any]) -> Verdict:
                    "diverged runs, for LSTM and GRU with sigmoid gates and the state's tanh "
                    "replaced by ReLU or the identity")
 def state_tanh(s: dict[str, Any]) -> Verdict:
-    """holds: every ReLU and identity state fails; does not hold: every one trains; holds with
-    caveats: some fail, others train; inconclusive: the original cells did not train, or an arm
+    """holds: every ReLU and identity state fails; does not hold: every one trains (and not all
+    explode on longer sequences); holds with caveats: some fail, others train, or all train but
+    all explode on longer sequences; inconclusive: the original cells did not train, or an arm
     is partial."""
     ref = _reference_fails(s)
     if ref:
@@ -149,6 +166,10 @@ def state_tanh(s: dict[str, Any]) -> Verdict:
         return Verdict("holds", f"without tanh in the state no cell solved the task ({seen})",
                        numbers)
     if st == {"trains"}:
+        if _all_explode(others):
+            return Verdict("holds with caveats", f"with a ReLU state or none the cells train "
+                           f"at this length ({seen}), but their states explode on longer "
+                           f"sequences", numbers)
         return Verdict("does not hold", f"with a ReLU state or none the cells train as well "
                        f"({seen})", numbers)
     failed = ", ".join(f"{k[0].upper()} {k[2]}" for k, a in others.items()

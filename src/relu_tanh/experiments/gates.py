@@ -33,6 +33,7 @@ NEAR = 0.1  # a gate value within 0.1 of 0 or of 1 "sits near" it
 HIST_BINS = 20  # gate histograms: equal bins over [0, 1]; values above 1 (ReLU gates) go to the last
 STATE_RANGE = 4.0  # state histograms: equal bins over [-4, 4], outliers in the end bins
 PROBE = 256  # test sequences on which the gates are traced
+EXPLODED = 1e4  # a state this large has exploded: with gates in [0, 1] and tanh, |c_t| <= t
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class GatesConfig:
     n_test: int = 1000
     hidden_size: int = 16
     solve_fraction: float = 0.1  # solved: test MSE below 10% of the baseline 1/6
+    long_length: int = 100  # the trained cells are also run on sequences this long
     threads: int | None = 1  # torch threads on CPU: for ops this small a second one only spins
     train: TrainConfig = TrainConfig(epochs=3, batch_size=32, optimizer="adam", clip=1.0,
                                      log_every=25)
@@ -168,6 +170,21 @@ def trace_stats(model: GatedRNN, x: torch.Tensor) -> list[dict[str, Any] | None]
     return stats
 
 
+@torch.no_grad()
+def long_probe(model: GatedRNN, length: int, seed: int, device: str) -> list[dict[str, Any]]:
+    """Per model, on PROBE adding-problem sequences of `length` steps (longer than trained on):
+    the test MSE and the largest |state| (the LSTM's c, the GRU's h) over all steps; None where
+    not finite."""
+    x, y = sequences.adding_problem(length, PROBE, seed=10_000 + seed)
+    trace: dict[str, list[torch.Tensor]] = {}
+    out = model(x.to(device), trace)  # (K, PROBE, 1)
+    state = torch.stack(trace["c" if "c" in trace else "h"], 2)  # (K, B, T, H)
+    mse = ((out - y.to(device)) ** 2).mean(dim=(1, 2)).tolist()
+    peak = state.abs().flatten(1).max(1).values.tolist()
+    finite = lambda v: v if math.isfinite(v) else None
+    return [{"mse": finite(m), "max_state": finite(p)} for m, p in zip(mse, peak)]
+
+
 def _stacked_model(cfg: GatesConfig, cell: str, seed: int) -> tuple[GatedRNN, list[tuple]]:
     """One model per (arm, lr), all starting from the same weights drawn with `seed`; models
     sharing a nonlinearity sit side by side, so that each is applied in as few calls as can be."""
@@ -194,13 +211,14 @@ def run_seed(cfg: GatesConfig, *, seed: int, device: str, progress: bool) -> dic
             out = train_stacked(model, ds, [lr for _, _, lr in grid], [seed] * len(grid),
                                 cfg.train, device)
             final = trace_stats(model, probe)
+            long = long_probe(model, cfg.long_length, seed, device)
         steps = cfg.train.epochs * math.ceil(cfg.n_train / cfg.train.batch_size)
         cells[cell] = {
             "steps": steps, "epoch_seconds": out["epoch_seconds"],
             "models": [{"gate": g, "state": s, "lr": lr, "test_mse": out["test_mse"][k],
                         "diverged": out["diverged"][k],
                         "diverged_at_step": out["diverged_at_step"][k],
-                        "init": init[k], "final": final[k]}
+                        "init": init[k], "final": final[k], "long": long[k]}
                        for k, (g, s, lr) in enumerate(grid)]}
         if progress:
             print(f"seed {seed}, {cell}: {steps} steps in {out['epoch_seconds'][-1]:.1f} s",
@@ -216,7 +234,9 @@ def _final_mse(run: dict[str, Any]) -> float:
 
 def _arm(cfg: GatesConfig, runs: dict[float, list[dict[str, Any]]]) -> dict[str, Any]:
     """One arm over the lr grid: per lr the seeds solved, diverged and the median final MSE; its
-    best lr (most seeds solved, then lowest median MSE), flagged when at the grid's edge."""
+    best lr (most seeds solved, then lowest median MSE), flagged when at the grid's edge; and at
+    that lr, for the runs that did not diverge, the longer sequences: median MSE, and how many
+    states exploded (not finite or at least EXPLODED)."""
     threshold = cfg.solve_fraction * sequences.ADDING_BASELINE_MSE
     per_lr = {}
     for lr, rs in runs.items():
@@ -226,9 +246,18 @@ def _arm(cfg: GatesConfig, runs: dict[float, list[dict[str, Any]]]) -> dict[str,
                       "median_mse": float(np.median(mse)) if mse else math.inf, "mse": mse}
     best = max(cfg.lrs, key=lambda lr: (per_lr[lr]["solved"], -per_lr[lr]["median_mse"]))
     edge = len(cfg.lrs) > 1 and best in (cfg.lrs[0], cfg.lrs[-1])
+    long = [r.get("long") for r in runs[best] if not r["diverged"]]
+    long = [p for p in long if p is not None]
+    exploded = sum(p["max_state"] is None or p["max_state"] >= EXPLODED or p["mse"] is None
+                   for p in long)
+    long_mse = [p["mse"] if p["mse"] is not None else math.inf for p in long]
     return {"per_lr": per_lr, "lr": best, "edge": edge, **per_lr[best],
             "diverged_any_lr": sum(v["diverged"] for v in per_lr.values()),
-            "runs": sum(v["n"] for v in per_lr.values())}
+            "runs": sum(v["n"] for v in per_lr.values()),
+            "long_n": len(long), "long_exploded": exploded,
+            "long_median_mse": float(np.median(long_mse)) if long_mse else math.inf,
+            "long_max_state": max((p["max_state"] if p["max_state"] is not None else math.inf
+                                   for p in long), default=math.nan)}
 
 
 def _pool_traces(runs: list[dict[str, Any]], when: str) -> dict[str, Any]:
@@ -282,11 +311,12 @@ register(Experiment(
                 "gates, and tanh, ReLU or no state nonlinearity",
     configs={
         "smoke": GatesConfig(length=10, n_train=256, n_test=128, hidden_size=8,
-                             lrs=(0.01, 0.03),
+                             lrs=(0.01, 0.03), long_length=40,
                              train=TrainConfig(epochs=2, batch_size=32, optimizer="adam", clip=1.0,
                                                log_every=25)),
         "book": GatesConfig(),
         "paper": GatesConfig(length=100, n_train=25600, n_test=2000, hidden_size=64,
+                             long_length=500,
                              lrs=(0.001, 0.003, 0.01, 0.03),
                              train=TrainConfig(epochs=15, batch_size=64, optimizer="adam",
                                                clip=1.0, log_every=50)),
@@ -300,14 +330,15 @@ register(Experiment(
 def table_rows(s: dict[str, Any]) -> list[list[Any]]:
     """One row per arm: cell, gate, state, best lr (* at the grid's edge), seeds solved there,
     runs diverged over the whole grid, median test MSE there and its ratio to the original
-    cell's."""
+    cell's; then, run on longer sequences, the median MSE and the seeds whose state exploded."""
     rows = []
     for (cell, gate, state), a in s["arms"].items():
         ref = s["arms"][(cell, *REFERENCE)]["median_mse"]
         ratio = a["median_mse"] / ref if math.isfinite(a["median_mse"]) and ref > 0 else math.inf
         rows.append([cell.upper(), gate, state, f"{a['lr']:g}{'*' if a['edge'] else ''}",
                      f"{a['solved']}/{a['n']}", f"{a['diverged_any_lr']}/{a['runs']}",
-                     a["median_mse"], ratio])
+                     a["median_mse"], ratio, a["long_median_mse"],
+                     f"{a['long_exploded']}/{a['long_n']}"])
     return rows
 
 
@@ -331,6 +362,10 @@ def gate_numbers(s: dict[str, Any]) -> dict[str, float]:
             out[f"{cell}-{keep}-final-mean"] = float(after.mean())
             out[f"{cell}-{keep}-final-units-near1"] = float((after > 1 - NEAR).mean())
             out[f"{cell}-{keep}-final-units-min"] = float(after.min())
+        for (c, gate, state), a in s["arms"].items():
+            if c == cell:
+                out[f"{cell}-{gate}-{state}-long-exploded"] = a["long_exploded"]
+                out[f"{cell}-{gate}-{state}-long-n"] = a["long_n"]
         rates = [r for seed in s["steps_per_s"][cell] for r in seed]
         out[f"{cell}-steps-per-s"] = float(np.median(rates))
         out[f"{cell}-steps-spread"] = float(max(rates) / min(rates))
