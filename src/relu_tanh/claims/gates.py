@@ -6,8 +6,9 @@ baseline 1/6; a diverged run counts as not solved):
 - trains: at least `TRAINS_SHARE` of the seeds solved it;
 - fails: no seed solved it at any learning rate;
 - partial: anything between, which more seeds would have to settle.
-An arm that trains can still **explode** when run on sequences longer than it was trained on:
-more than half of its trained seeds' states went non-finite or huge there.
+An arm that trains can still **explode**: more than half of its runs over the learning-rate
+grid diverged, or more than half of its trained seeds' states went non-finite or huge when run
+on sequences longer than it was trained on.
 """
 
 from __future__ import annotations
@@ -35,12 +36,17 @@ def standing(arm: dict[str, Any]) -> Standing:
 
 
 def explodes(arm: dict[str, Any]) -> bool:
-    """Whether most of the arm's trained seeds exploded on the longer sequences."""
-    return arm.get("long_n", 0) > 0 and arm["long_exploded"] > arm["long_n"] / 2
+    """Whether most of the arm's runs over the grid diverged, or most of its trained seeds
+    exploded on the longer sequences."""
+    over_grid = arm["diverged_any_lr"] > arm["runs"] / 2
+    longer = arm.get("long_n", 0) > 0 and arm["long_exploded"] > arm["long_n"] / 2
+    return over_grid or longer
 
 
-def _all_explode(arms: dict[tuple[str, str, str], dict[str, Any]]) -> bool:
-    return bool(arms) and all(explodes(a) for a in arms.values())
+def _exploding(arms: dict[tuple[str, str, str], dict[str, Any]]) -> str:
+    """'LSTM relu, GRU relu': the arms that explode, or ''."""
+    return ", ".join(f"{k[0].upper()} {k[1]} gates, {k[2]} state" for k, a in arms.items()
+                     if explodes(a))
 
 
 def _cells(s: dict[str, Any]) -> list[str]:
@@ -104,8 +110,8 @@ def gates_bounded(s: dict[str, Any]) -> Verdict:
     """holds: sigmoid and the other bounded gates train, unbounded ReLU gates fail (the bound, not
     the sigmoid's shape, is what a gate needs); holds with caveats: ReLU gates fail but so does a
     bounded non-sigmoid gate (the bound is needed, the shape matters too), ReLU gates fail in
-    one cell only, or they train in every cell but explode on longer sequences in every cell;
-    does not hold: ReLU gates train in every cell (and do not all explode); inconclusive: the
+    one cell only, or they train in every cell but explode (`explodes`) in some;
+    does not hold: ReLU gates train in every cell and explode in none; inconclusive: the
     original cells did not train, or some ReLU arm is partial."""
     ref = _reference_fails(s)
     if ref:
@@ -119,9 +125,10 @@ def gates_bounded(s: dict[str, Any]) -> Verdict:
         return Verdict("inconclusive", f"unbounded ReLU gates neither trained nor failed clearly "
                        f"({seen})", numbers)
     if u == {"trains"}:
-        if _all_explode(unbounded):
-            return Verdict("holds with caveats", f"unbounded ReLU gates train at this length "
-                           f"({seen}), but their states explode on longer sequences", numbers)
+        if _exploding(unbounded):
+            return Verdict("holds with caveats", f"unbounded ReLU gates train ({seen}), but "
+                           f"{_exploding(unbounded)} explode: most runs over the learning-rate "
+                           f"grid diverge, or the state blows up on longer sequences", numbers)
         return Verdict("does not hold", f"unbounded ReLU gates train as well ({seen}): a gate "
                        f"need not be bounded to (0, 1) here", numbers)
     if u == {"fails"}:
@@ -145,10 +152,9 @@ def gates_bounded(s: dict[str, Any]) -> Verdict:
                    "diverged runs, for LSTM and GRU with sigmoid gates and the state's tanh "
                    "replaced by ReLU or the identity")
 def state_tanh(s: dict[str, Any]) -> Verdict:
-    """holds: every ReLU and identity state fails; does not hold: every one trains (and not all
-    explode on longer sequences); holds with caveats: some fail, others train, or all train but
-    all explode on longer sequences; inconclusive: the original cells did not train, or an arm
-    is partial."""
+    """holds: every ReLU and identity state fails; does not hold: every one trains and none
+    explodes; holds with caveats: some fail, others train, or all train but some explode;
+    inconclusive: the original cells did not train, or an arm is partial."""
     ref = _reference_fails(s)
     if ref:
         return ref
@@ -166,9 +172,10 @@ def state_tanh(s: dict[str, Any]) -> Verdict:
         return Verdict("holds", f"without tanh in the state no cell solved the task ({seen})",
                        numbers)
     if st == {"trains"}:
-        if _all_explode(others):
+        if _exploding(others):
             return Verdict("holds with caveats", f"with a ReLU state or none the cells train "
-                           f"at this length ({seen}), but their states explode on longer "
+                           f"({seen}), but {_exploding(others)} explode: most runs over the "
+                           f"learning-rate grid diverge, or the state blows up on longer "
                            f"sequences", numbers)
         return Verdict("does not hold", f"with a ReLU state or none the cells train as well "
                        f"({seen})", numbers)

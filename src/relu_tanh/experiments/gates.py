@@ -54,6 +54,8 @@ class GatesConfig:
                                      log_every=25)
 
     def __post_init__(self) -> None:
+        # a config rebuilt from JSON holds lists: make the arms tuples again
+        object.__setattr__(self, "arms", tuple(tuple(arm) for arm in self.arms))
         if REFERENCE not in self.arms:
             raise ValueError(f"arms must include the original cells {REFERENCE}")
 
