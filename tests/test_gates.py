@@ -295,3 +295,30 @@ def test_smoke_run_summarises_every_arm(tmp_path):
         assert len(t["final"][gates.GATE_NAMES[cell][1]]["unit_mean"]) == cfg.hidden_size
     rates = [r for per_seed in s["steps_per_s"].values() for seed in per_seed for r in seed]
     assert rates and all(r > 0 for r in rates)
+
+
+def test_configs_survive_their_json_form():
+    """A stored run's config (nested tuples as lists) rebuilds to the same config."""
+    import json
+    from relu_tanh import experiments
+
+    for scale, cfg in experiments.get("gates").configs.items():
+        back = experiments.from_json(gates.GatesConfig,
+                                     json.loads(json.dumps(dataclasses.asdict(cfg))))
+        assert dataclasses.replace(back, train=cfg.train) == cfg, scale
+
+
+@pytest.mark.slow
+def test_paper_config_runs_with_a_tiny_budget(tmp_path):
+    """The paper scale's models (longer sequences, wider cells, its lr grid) build, train a step
+    and summarise; only the data and the number of steps are shrunk."""
+    from relu_tanh import experiments
+
+    tiny = TrainConfig(epochs=1, batch_size=32, optimizer="adam", clip=1.0, log_every=1)
+    res = experiments.run("gates", "paper", seeds=1, root=tmp_path, n_train=32, n_test=8,
+                          long_length=120, train=tiny)
+    cfg = res.config
+    assert cfg.length == experiments.get("gates").configs["paper"].length
+    assert len(res.summary["arms"]) == len(cfg.cells) * len(cfg.arms)
+    assert all(len(m["test_mse"]) == 1 for c in res.seeds[0]["cells"].values()
+               for m in c["models"])
