@@ -43,10 +43,10 @@ def explodes(arm: dict[str, Any]) -> bool:
     return over_grid or longer
 
 
-def _exploding(arms: dict[tuple[str, str, str], dict[str, Any]]) -> str:
-    """'LSTM relu, GRU relu': the arms that explode, or ''."""
-    return ", ".join(f"{k[0].upper()} {k[1]} gates, {k[2]} state" for k, a in arms.items()
-                     if explodes(a))
+def _exploding(arms: dict[tuple[str, str, str], dict[str, Any]], field: int) -> str:
+    """'LSTM relu and GRU relu': the arms that explode, named by cell and `field`, or ''."""
+    names = [f"{k[0].upper()} {k[field]}" for k, a in arms.items() if explodes(a)]
+    return " and ".join(names)
 
 
 def _cells(s: dict[str, Any]) -> list[str]:
@@ -125,10 +125,11 @@ def gates_bounded(s: dict[str, Any]) -> Verdict:
         return Verdict("inconclusive", f"unbounded ReLU gates neither trained nor failed clearly "
                        f"({seen})", numbers)
     if u == {"trains"}:
-        if _exploding(unbounded):
-            return Verdict("holds with caveats", f"unbounded ReLU gates train ({seen}), but "
-                           f"{_exploding(unbounded)} explode: most runs over the learning-rate "
-                           f"grid diverge, or the state blows up on longer sequences", numbers)
+        if _exploding(unbounded, 1):
+            return Verdict("holds with caveats", f"unbounded ReLU gates train ({seen}), but the "
+                           f"{_exploding(unbounded, 1)} gates explode: most runs over the "
+                           f"learning-rate grid diverge, or the state blows up on longer "
+                           f"sequences", numbers)
         return Verdict("does not hold", f"unbounded ReLU gates train as well ({seen}): a gate "
                        f"need not be bounded to (0, 1) here", numbers)
     if u == {"fails"}:
@@ -172,11 +173,11 @@ def state_tanh(s: dict[str, Any]) -> Verdict:
         return Verdict("holds", f"without tanh in the state no cell solved the task ({seen})",
                        numbers)
     if st == {"trains"}:
-        if _exploding(others):
+        if _exploding(others, 2):
             return Verdict("holds with caveats", f"with a ReLU state or none the cells train "
-                           f"({seen}), but {_exploding(others)} explode: most runs over the "
-                           f"learning-rate grid diverge, or the state blows up on longer "
-                           f"sequences", numbers)
+                           f"({seen}), but the {_exploding(others, 2)} states explode: most "
+                           f"runs over the learning-rate grid diverge, or the state blows up on "
+                           f"longer sequences", numbers)
         return Verdict("does not hold", f"with a ReLU state or none the cells train as well "
                        f"({seen})", numbers)
     failed = ", ".join(f"{k[0].upper()} {k[2]}" for k, a in others.items()
