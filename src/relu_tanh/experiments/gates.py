@@ -6,7 +6,8 @@ gates, tanh state); gates with a hard sigmoid, a clamped ReLU min(max(x, 0), 1) 
 ReLU; the state's tanh replaced by ReLU or removed. Every arm gets the same learning-rate grid;
 all arms, learning rates and both cells of one seed train as one stacked model per cell
 (`train_stacked`). Measured: final test MSE against the 1/6 of always answering 1, divergence,
-and for the original cells the gates' and states' distribution at initialisation and at the end.
+each trained cell run on sequences longer than it saw (does its state explode?), and for the
+original cells the gates' and states' distribution at initialisation and at the end.
 
 Run: ``python -m relu_tanh run gates --scale paper --device cuda``
 """
