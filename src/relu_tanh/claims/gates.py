@@ -97,15 +97,16 @@ def _reference_fails(s: dict[str, Any]) -> Verdict | None:
 @claim(id="gates-bounded",
        literature="Gers, Schmidhuber and Cummins (2000) add the forget gate as a sigmoid that can "
                   "reset the cell; Keras's LSTM and GRU long used a hard sigmoid for their gates; "
-                  "Greff et al. (2016) and Jozefowicz et al. (2015) vary gates and "
+                  "Greff et al. (2017) and Jozefowicz et al. (2015) vary gates and "
                   "connections but keep sigmoid gates.",
        chapter="gates", experiments=("gates",),
        claim="In LSTM and GRU cells the gates use the sigmoid because a gate needs outputs in "
              "(0, 1).",
        measurement="seeds that solve the adding problem (test MSE below a tenth of the 1/6 "
                    "baseline) at each arm's best learning rate, for sigmoid, hard-sigmoid, "
-                   "clamped-ReLU and unbounded ReLU gates in LSTM and GRU: the bound matters if "
-                   "ReLU gates fail where the bounded ones train")
+                   "clamped-ReLU and unbounded ReLU gates in LSTM and GRU (the bound matters if "
+                   "ReLU gates fail where the bounded ones train), with runs diverged over the "
+                   "learning-rate grid and states that explode on longer sequences")
 def gates_bounded(s: dict[str, Any]) -> Verdict:
     """holds: sigmoid and the other bounded gates train, unbounded ReLU gates fail (the bound, not
     the sigmoid's shape, is what a gate needs); holds with caveats: ReLU gates fail but so does a
@@ -144,14 +145,14 @@ def gates_bounded(s: dict[str, Any]) -> Verdict:
 
 
 @claim(id="gates-state-tanh",
-       literature="Greff et al. (2016) find that removing the LSTM's output nonlinearity hurts "
+       literature="Greff et al. (2017) find that removing the LSTM's output nonlinearity hurts "
                   "markedly on speech, handwriting and music tasks.",
        chapter="gates", experiments=("gates",),
        claim="The state of an LSTM or GRU uses tanh: replacing it with ReLU, or removing it, "
              "makes the cell explode or fail to learn.",
        measurement="seeds that solve the adding problem at each arm's best learning rate, and "
-                   "diverged runs, for LSTM and GRU with sigmoid gates and the state's tanh "
-                   "replaced by ReLU or the identity")
+                   "diverged runs and states that explode on longer sequences, for LSTM and GRU "
+                   "with sigmoid gates and the state's tanh replaced by ReLU or the identity")
 def state_tanh(s: dict[str, Any]) -> Verdict:
     """holds: every ReLU and identity state fails; does not hold: every one trains and none
     explodes; holds with caveats: some fail, others train, or all train but some explode;
