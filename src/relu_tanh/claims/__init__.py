@@ -13,6 +13,7 @@ from .core import (CLAIMS, MATERIAL, STATUSES, TRACE, Claim, Status, Verdict, cl
                    markdown_table, verdict)
 
 CHAPTERS = ("derivatives", "vanishing", "krizhevsky", "saturation", "sparsity", "cost", "powers", "through_time")
+CHAPTERS = ("derivatives", "vanishing", "krizhevsky", "saturation", "sparsity", "cost", "gates")
 for _chapter in CHAPTERS:
     importlib.import_module(f"{__name__}.{_chapter}")
 

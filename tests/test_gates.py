@@ -1,0 +1,324 @@
+"""Chapter "gates": the cells against PyTorch's, the stacked training loop against train.train,
+divergence accounting, the summary's censoring, and both verdicts driven to every outcome."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from relu_tanh import activations, sequences
+from relu_tanh.cells import GatedConfig, GatedRNN, PerModel
+from relu_tanh.claims import gates as claims_gates
+from relu_tanh.experiments import gates
+from relu_tanh.train import TrainConfig, train
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+TORCH_LAYERS = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+
+def _pair(cell: str, k: int = 3, seed: int = 0) -> tuple[GatedRNN, list[nn.Module]]:
+    """A stack of k original cells (float64) and k PyTorch layers holding the same weights."""
+    torch.manual_seed(seed)
+    refs = [TORCH_LAYERS[cell](3, 5, batch_first=True).double() for _ in range(k)]
+    model = GatedRNN(GatedConfig(cell, 3, 1, 5, ("sigmoid",) * k, ("tanh",) * k)).double()
+    for j, ref in enumerate(refs):
+        model.cell.copy_from(ref, j)
+    return model, refs
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_cells_match_pytorch_outputs_and_gradients(cell):
+    model, refs = _pair(cell)
+    x = torch.randn(3, 4, 9, 3, dtype=torch.float64)  # (K, B, T, I): other inputs per model
+    trace: dict[str, list[torch.Tensor]] = {}
+    model(x, trace)
+    h = torch.stack(trace["h"], 2)  # (K, B, T, H)
+    weight = torch.randn_like(h)  # a loss that reaches every step's hidden state
+    (weight * h).sum().backward()
+    for j, ref in enumerate(refs):
+        out, final = ref(x[j])  # (B, T, H)
+        torch.testing.assert_close(h[j], out, rtol=1e-12, atol=1e-12)
+        if cell == "lstm":
+            torch.testing.assert_close(trace["c"][-1][j], final[1][0], rtol=1e-12, atol=1e-12)
+        (weight[j] * out).sum().backward()
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            torch.testing.assert_close(getattr(model.cell, name).grad[j],
+                                       getattr(ref, f"{name}_l0").grad, rtol=1e-10, atol=1e-12)
+
+
+def test_pytorch_gate_order_is_respected():
+    """Breaking the layout (swapping two gate blocks) must break the agreement."""
+    model, (ref,) = _pair("lstm", k=1)
+    x = torch.randn(1, 2, 6, 3, dtype=torch.float64)
+    trace: dict[str, list[torch.Tensor]] = {}
+    model(x, trace)
+    good = torch.stack(trace["h"], 2)[0]
+    with torch.no_grad():
+        w = model.cell.weight_hh
+        w[0, :5], w[0, 5:10] = w[0, 5:10].clone(), w[0, :5].clone()  # i <-> f
+    trace = {}
+    model(x, trace)
+    out, _ = ref(x[0])
+    torch.testing.assert_close(good, out)
+    assert (torch.stack(trace["h"], 2)[0] - out).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_each_model_of_a_stack_uses_its_own_nonlinearities(cell):
+    """A mixed stack equals the models run one at a time, and the gates obey their function."""
+    names = [("sigmoid", "tanh"), ("relu", "tanh"), ("clamped_relu", "identity"),
+             ("hard_sigmoid", "relu")]
+    torch.manual_seed(1)
+    mixed = GatedRNN(GatedConfig(cell, 2, 1, 4, tuple(g for g, _ in names),
+                                 tuple(s for _, s in names)))
+    x = torch.randn(3, 7, 2)
+    trace: dict[str, list[torch.Tensor]] = {}
+    with torch.no_grad():
+        out = mixed(x, trace)
+    for j, (g, s) in enumerate(names):
+        single = GatedRNN(GatedConfig(cell, 2, 1, 4, (g,), (s,)))
+        with torch.no_grad():
+            for p, q in zip(single.parameters(), mixed.parameters()):
+                p.copy_(q[j:j + 1])
+        with torch.no_grad():
+            torch.testing.assert_close(single(x)[0], out[j])
+        gate = trace[gates.GATE_NAMES[cell][0]][3][j]
+        if g in ("clamped_relu", "hard_sigmoid", "sigmoid"):
+            assert 0 <= float(gate.min()) and float(gate.max()) <= 1
+    assert PerModel(["relu", "relu", "tanh"]).sizes == [2, 1]
+
+
+def test_unknown_nonlinearity_and_cell_list_the_choices():
+    with pytest.raises(KeyError, match="hard_sigmoid"):
+        PerModel(["softstep"])
+    with pytest.raises(ValueError, match="lstm, gru"):
+        GatedRNN(GatedConfig("rnn", 2, 1, 4, ("sigmoid",), ("tanh",)))
+
+
+@pytest.mark.parametrize("name", ["hard_sigmoid", "clamped_relu", "identity"])
+def test_cell_nonlinearities_derivatives_match_autograd(name):
+    act = activations.cell_nonlinearity(name)
+    z = torch.linspace(-6, 6, 1201, dtype=torch.float64)
+    z = z[~torch.isin(z, torch.tensor([-2.5, 0.0, 1.0, 2.5], dtype=torch.float64))]  # kinks
+    z.requires_grad_(True)
+    (auto,) = torch.autograd.grad(act.fn(z).sum(), z)
+    torch.testing.assert_close(act.derivative(z.detach()), auto, rtol=0, atol=1e-12)
+    torch.testing.assert_close(act.module()(z.detach()), act.fn(z.detach()))
+    big = act.fn(torch.tensor([-1e6, 1e6], dtype=torch.float64)).abs().max()
+    assert act.bounded == bool(big <= 1)
+    assert name not in activations.ACTIVATIONS  # kept out of the sweep of every activation
+
+
+class _One(nn.Module):
+    """A one-model stack seen as an ordinary (B, T, I) -> (B, 1) module, for train.train."""
+
+    def __init__(self, net: GatedRNN) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)[0]
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_stacked_training_reproduces_train_train(cell):
+    """Adam, clipping and data order as train.train's, for each model of a stack of two lrs."""
+    ds = sequences.adding(8, 96, 32, seed=0)
+    cfg = TrainConfig(epochs=2, batch_size=16, optimizer="adam", clip=0.5, lr=0.01)
+    torch.manual_seed(0)
+    stack = GatedRNN(GatedConfig(cell, 2, 1, 6, ("sigmoid",) * 2, ("tanh",) * 2))
+    singles = []
+    for j in range(2):
+        one = GatedRNN(GatedConfig(cell, 2, 1, 6, ("sigmoid",), ("tanh",)))
+        with torch.no_grad():
+            for p, q in zip(one.parameters(), stack.parameters()):
+                p.copy_(q[j:j + 1])
+        singles.append(one)
+    lrs = [0.01, 0.03]
+    out = gates.train_stacked(stack, ds, lrs, [5, 5], cfg)
+    for j, (one, lr) in enumerate(zip(singles, lrs)):
+        hist = train(_One(one), ds, dataclasses.replace(cfg, lr=lr), seed=5)
+        assert not hist.diverged and not out["diverged"][j]
+        torch.testing.assert_close(torch.tensor(out["test_mse"][j]),
+                                   torch.tensor(hist.epoch_test_error), rtol=1e-4, atol=1e-6)
+        for p, q in zip(one.parameters(), stack.parameters()):
+            torch.testing.assert_close(q[j:j + 1], p, rtol=1e-4, atol=1e-5)
+
+
+def test_a_diverging_model_is_marked_and_leaves_the_others_alone():
+    ds = sequences.adding(6, 64, 16, seed=1)
+    cfg = TrainConfig(epochs=2, batch_size=16, optimizer="adam", clip=1.0, log_every=2)
+    torch.manual_seed(0)
+    stack = GatedRNN(GatedConfig("lstm", 2, 1, 4, ("sigmoid",) * 2, ("tanh",) * 2))
+    alone = copy.deepcopy(stack)
+    with torch.no_grad():
+        stack.head_weight[1].fill_(math.inf)  # model 1's output is not finite from the start
+    out = gates.train_stacked(stack, ds, [0.01, 0.01], [0, 0], cfg)
+    ref = gates.train_stacked(alone, ds, [0.01, 0.01], [0, 0], cfg)
+    assert out["diverged"] == [False, True] and out["diverged_at_step"] == [None, 0]
+    assert ref["diverged"] == [False, False]
+    torch.testing.assert_close(torch.tensor(out["test_mse"][0]), torch.tensor(ref["test_mse"][0]))
+
+
+def _run(mse: float | None, diverged: bool = False) -> dict:
+    return {"test_mse": [0.2, mse], "diverged": diverged}
+
+
+def test_arm_censors_diverged_and_nan_runs_and_flags_an_edge_lr():
+    cfg = gates.GatesConfig(lrs=(0.01, 0.03, 0.1))
+    solved = 0.01 * sequences.ADDING_BASELINE_MSE
+    arm = gates._arm(cfg, {0.01: [_run(0.1), _run(0.1), _run(0.1)],
+                           0.03: [_run(solved), _run(math.nan), _run(solved, diverged=True)],
+                           0.1: [_run(None), _run(math.inf), _run(0.5)]})
+    assert arm["lr"] == 0.03 and not arm["edge"]
+    assert arm["solved"] == 1 and arm["diverged"] == 1 and arm["median_mse"] == math.inf
+    assert arm["per_lr"][0.1]["solved"] == 0 and arm["runs"] == 9
+    edge = gates._arm(cfg, {0.01: [_run(solved)] * 3, 0.03: [_run(0.1)] * 3,
+                            0.1: [_run(0.1, True)] * 3})
+    assert edge["lr"] == 0.01 and edge["edge"] and edge["diverged_any_lr"] == 3
+    dead = gates._arm(cfg, {lr: [_run(math.nan, True)] * 3 for lr in cfg.lrs})
+    assert dead["solved"] == 0 and dead["median_mse"] == math.inf and dead["long_n"] == 0
+
+
+def test_arm_counts_states_that_explode_on_longer_sequences():
+    cfg = gates.GatesConfig(lrs=(0.01,))
+    long = [{"mse": 0.01, "max_state": 3.0}, {"mse": None, "max_state": None},
+            {"mse": 0.5, "max_state": gates.EXPLODED}, {"mse": 0.02, "max_state": 1.0}]
+    runs = [{**_run(0.001), "long": p} for p in long] + [{**_run(None, True), "long": long[0]}]
+    arm = gates._arm(cfg, {0.01: runs})
+    assert arm["long_n"] == 4 and arm["long_exploded"] == 2  # the diverged run is left out
+    assert arm["long_median_mse"] == pytest.approx(0.26) and arm["long_max_state"] == math.inf
+
+
+# --- verdicts on constructed summaries -----------------------------------------------------------
+
+ARMS = [("sigmoid", "tanh"), ("hard_sigmoid", "tanh"), ("clamped_relu", "tanh"), ("relu", "tanh"),
+        ("sigmoid", "relu"), ("sigmoid", "identity")]
+
+
+def _summary(solved: dict[tuple[str, str], int] | None = None, n: int = 3,
+             per_cell: dict[str, dict[tuple[str, str], int]] | None = None,
+             diverged: int = 0, exploded: tuple[tuple[str, str], ...] = ()) -> dict:
+    """Every arm solved by all n seeds unless `solved` (or `per_cell`) says otherwise; the arms
+    in `exploded` explode on the longer sequences in every seed that trained."""
+    arms = {}
+    for cell in ("lstm", "gru"):
+        for arm in ARMS:
+            k = (per_cell or {}).get(cell, {}).get(arm, (solved or {}).get(arm, n))
+            arms[(cell, *arm)] = {"n": n, "solved": k, "diverged": diverged if k == 0 else 0,
+                                  "diverged_any_lr": diverged if k == 0 else 0, "runs": 4 * n,
+                                  "median_mse": 0.001 if k else math.nan,
+                                  "long_n": n - (diverged if k == 0 else 0) if k else 0,
+                                  "long_exploded": n if arm in exploded and k else 0}
+    return {"arms": arms}
+
+
+FAIL = 0
+
+
+@pytest.mark.parametrize("solved,per_cell,expected", [
+    ({("relu", "tanh"): FAIL}, None, "holds"),
+    ({("relu", "tanh"): FAIL, ("clamped_relu", "tanh"): FAIL}, None, "holds with caveats"),
+    ({("relu", "tanh"): FAIL, ("hard_sigmoid", "tanh"): 1}, None, "holds with caveats"),
+    (None, {"lstm": {("relu", "tanh"): FAIL}}, "holds with caveats"),
+    (None, None, "does not hold"),
+    ({("hard_sigmoid", "tanh"): FAIL}, None, "does not hold"),
+    ({("relu", "tanh"): 1}, None, "inconclusive"),
+    ({("sigmoid", "tanh"): 1}, None, "inconclusive"),
+    ({arm: FAIL for arm in ARMS}, None, "inconclusive"),
+])
+def test_gates_bounded_reaches_every_outcome(solved, per_cell, expected):
+    v = claims_gates.gates_bounded(_summary(solved, per_cell=per_cell, diverged=12))
+    assert v.status == expected, v.reason
+    assert v.numbers and all(math.isfinite(x) for x in v.numbers.values())
+
+
+def test_trained_arms_that_explode_earn_a_caveat():
+    v = claims_gates.gates_bounded(_summary(exploded=(("relu", "tanh"),)))
+    assert v.status == "holds with caveats" and "explode" in v.reason
+    v = claims_gates.state_tanh(_summary(exploded=(("sigmoid", "identity"),)))
+    assert v.status == "holds with caveats" and "identity" in v.reason
+    s = _summary()  # every arm trains, but GRU ReLU gates diverge at most learning rates
+    s["arms"][("gru", "relu", "tanh")]["diverged_any_lr"] = 9
+    v = claims_gates.gates_bounded(s)
+    assert v.status == "holds with caveats" and "GRU relu" in v.reason
+    s["arms"][("gru", "relu", "tanh")]["diverged_any_lr"] = 6  # half the grid: not most
+    assert claims_gates.gates_bounded(s).status == "does not hold"
+
+
+def test_gates_bounded_reads_all_diverged_relu_gates_as_failing():
+    s = _summary({("relu", "tanh"): FAIL}, diverged=12)  # every ReLU-gate run diverged (NaN MSE)
+    v = claims_gates.gates_bounded(s)
+    assert v.status == "holds" and v.numbers["lstm_relu_diverged"] == 12
+
+
+@pytest.mark.parametrize("solved,per_cell,expected", [
+    ({("sigmoid", "relu"): FAIL, ("sigmoid", "identity"): FAIL}, None, "holds"),
+    ({("sigmoid", "identity"): FAIL}, None, "holds with caveats"),
+    (None, {"gru": {("sigmoid", "relu"): FAIL}}, "holds with caveats"),
+    (None, None, "does not hold"),
+    ({("sigmoid", "relu"): 1}, None, "inconclusive"),
+    ({arm: FAIL for arm in ARMS}, None, "inconclusive"),
+])
+def test_state_tanh_reaches_every_outcome(solved, per_cell, expected):
+    v = claims_gates.state_tanh(_summary(solved, per_cell=per_cell, diverged=12))
+    assert v.status == expected, v.reason
+    assert v.numbers and all(math.isfinite(x) for x in v.numbers.values())
+
+
+def test_standing_thresholds():
+    assert claims_gates.standing({"n": 3, "solved": 2}) == "trains"
+    assert claims_gates.standing({"n": 3, "solved": 1}) == "partial"
+    assert claims_gates.standing({"n": 3, "solved": 0}) == "fails"
+    assert claims_gates.standing({"n": 8, "solved": 5}) == "partial"
+    assert claims_gates.standing({"n": 0, "solved": 0}) == "partial"
+
+
+def test_smoke_run_summarises_every_arm(tmp_path):
+    from relu_tanh import experiments
+
+    res = experiments.run("gates", "smoke", seeds=1, root=tmp_path)
+    s = res.summary
+    cfg = res.config
+    assert set(s["arms"]) == {(c, *a) for c in cfg.cells for a in cfg.arms}
+    for cell, t in s["traces"].items():
+        for name in gates.GATE_NAMES[cell]:
+            hist = t["init"][name]["hist"]
+            assert len(hist) == gates.HIST_BINS
+            assert sum(hist) == min(gates.PROBE, cfg.n_test) * cfg.length * cfg.hidden_size
+        assert len(t["final"][gates.GATE_NAMES[cell][1]]["unit_mean"]) == cfg.hidden_size
+    rates = [r for per_seed in s["steps_per_s"].values() for seed in per_seed for r in seed]
+    assert rates and all(r > 0 for r in rates)
+
+
+def test_configs_survive_their_json_form():
+    """A stored run's config (nested tuples as lists) rebuilds to the same config."""
+    import json
+    from relu_tanh import experiments
+
+    for scale, cfg in experiments.get("gates").configs.items():
+        back = experiments.from_json(gates.GatesConfig,
+                                     json.loads(json.dumps(dataclasses.asdict(cfg))))
+        assert dataclasses.replace(back, train=cfg.train) == cfg, scale
+
+
+@pytest.mark.slow
+def test_paper_config_runs_with_a_tiny_budget(tmp_path):
+    """The paper scale's models (longer sequences, wider cells, its lr grid) build, train a step
+    and summarise; only the data and the number of steps are shrunk."""
+    from relu_tanh import experiments
+
+    tiny = TrainConfig(epochs=1, batch_size=32, optimizer="adam", clip=1.0, log_every=1)
+    res = experiments.run("gates", "paper", seeds=1, root=tmp_path, n_train=32, n_test=8,
+                          long_length=120, train=tiny)
+    cfg = res.config
+    assert cfg.length == experiments.get("gates").configs["paper"].length
+    assert len(res.summary["arms"]) == len(cfg.cells) * len(cfg.arms)
+    assert all(len(m["test_mse"]) == 1 for c in res.seeds[0]["cells"].values()
+               for m in c["models"])
