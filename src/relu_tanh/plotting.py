@@ -285,8 +285,12 @@ def lr_sweep(summary: dict[str, Any], threshold: float) -> plt.Figure:
         ax.axhline(cap, color="grey", ls=":", lw=1)
         ax.annotate(f"{NEVER} in {cap} epochs", (0.02, top), xycoords=("axes fraction", "data"),
                     fontsize=7, color="grey", va="bottom")
+        grid = sorted({lr for act in ("relu", "tanh")
+                       for lr in summary["arms"][(variant, act, threshold)]["grid"]})
         ax.set(xscale="log", xlabel="learning rate", title=f"{variant} pipeline",
                ylim=(0, top * 1.12))
+        ax.set_xticks(grid, [f"{lr:g}" for lr in grid], rotation=45, fontsize=7)
+        ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
     axes[0].set_ylabel(f"epochs to {threshold:.0%} training error")
     axes[-1].legend(title=f"{summary['seeds']} seeds", fontsize=7)
     return fig
@@ -295,8 +299,9 @@ def lr_sweep(summary: dict[str, Any], threshold: float) -> plt.Figure:
 def ratio_vs_threshold(summary: dict[str, Any], thresholds: tuple[float, ...],
                        paper_ratio: float) -> plt.Figure:
     """Median over seeds of tanh's over ReLU's epochs to each threshold with its
-    distribution-free interval, per pipeline. Ends that censoring leaves open are drawn to the
-    edge of the plot with an arrow; a median known only as a bound is a hollow marker."""
+    distribution-free interval, per pipeline. Ends that censoring leaves open (or that run off
+    the plot) end in an arrowhead; a median known only as a lower (upper) bound is a hollow
+    triangle up (down) at the bound, one censoring leaves unknown a cross at 1."""
     fig, (ax,) = subplots(width=4.6, height=3.0)
     floor, ceil = 1 / 8, 64.0
     for k, variant in enumerate(summary["variants"]):
@@ -310,9 +315,17 @@ def ratio_vs_threshold(summary: dict[str, Any], thresholds: tuple[float, ...],
             for end, raw, marker in ((lo, r["low"], "v"), (hi, r["high"], "^")):
                 if np.isfinite(end) and not floor < raw < ceil:
                     ax.plot(xi, end, marker, color=color, ms=5)
-            known = r["median_low"] == r["median_high"]
-            mid = np.clip(r["median_low"] if r["median_low"] > 0 else r["median_high"], floor, ceil)
-            ax.plot(xi, mid, "o", ms=4, color=color, mfc=color if known else "none",
+            m_lo, m_hi = r["median_low"], r["median_high"]
+            if m_lo == m_hi:  # known: a filled dot
+                y, marker, mfc = m_lo, "o", color
+            elif m_lo > 0 and np.isinf(m_hi):  # "at least": a hollow triangle up
+                y, marker, mfc = m_lo, "^", "none"
+            elif m_lo == 0 and np.isfinite(m_hi):  # "at most": a hollow triangle down
+                y, marker, mfc = m_hi, "v", "none"
+            else:  # between two finite bounds, or nothing known: a cross at the bounds' middle
+                y = np.sqrt(m_lo * m_hi) if m_lo > 0 and np.isfinite(m_hi) else 1.0
+                marker, mfc = "x", color
+            ax.plot(xi, np.clip(y, floor, ceil), marker, ms=5, color=color, mfc=mfc,
                     label=f"{variant} pipeline" if t == thresholds[0] else None)
     ax.axhline(paper_ratio, color="k", ls="--", lw=0.8, label=f"paper: {paper_ratio:g}x")
     ax.axhline(1, color="grey", ls=":", lw=1)

@@ -87,8 +87,8 @@ def relu_six_times(s: dict[str, Any]) -> Verdict:
     reached = ", ".join(f"{act} reached it in {a['reached']}/{a['total']} seeds"
                         for act, a in arms.items())
     reason = (f"{s['setting']} (not CIFAR-10), {base} pipeline, {t:.0%} training error: the "
-              f"median over seeds of tanh's epochs over ReLU's is {describe(r)} "
-              f"({interval_text(r)}; {reached}); {why}")
+              f"median over seeds of tanh's epochs over ReLU's is {describe(r)}, "
+              f"{interval_text(r)}; {reached}; {why}")
     return Verdict(status, reason, numbers)
 
 
