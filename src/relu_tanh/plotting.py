@@ -285,8 +285,11 @@ def lr_sweep(summary: dict[str, Any], threshold: float) -> plt.Figure:
         ax.axhline(cap, color="grey", ls=":", lw=1)
         ax.annotate(f"{NEVER} in {cap} epochs", (0.02, top), xycoords=("axes fraction", "data"),
                     fontsize=7, color="grey", va="bottom")
-        grid = sorted({lr for act in ("relu", "tanh")
-                       for lr in summary["arms"][(variant, act, threshold)]["grid"]})
+        grid = []
+        for lr in sorted({lr for act in ("relu", "tanh")
+                          for lr in summary["arms"][(variant, act, threshold)]["grid"]}):
+            if not grid or lr > 1.3 * grid[-1]:  # one tick for near-equal rates of two arms
+                grid.append(lr)
         ax.set(xscale="log", xlabel="learning rate", title=f"{variant} pipeline",
                ylim=(0, top * 1.12))
         ax.set_xticks(grid, [f"{lr:g}" for lr in grid], rotation=45, fontsize=7)

@@ -22,7 +22,6 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
 import torch
 from torch.nn import functional as F
 from tqdm import tqdm
