@@ -22,7 +22,7 @@ def describe(r: dict[str, float]) -> str:
     """The median ratio for prose: a number, or the bounds censoring leaves on it."""
     lo, hi = r["median_low"], r["median_high"]
     if lo == hi:
-        return fmt(lo, 1)
+        return fmt(lo, 2)
     if math.isinf(hi):
         return f"at least {fmt(lo, 1)}" if lo > 0 else "unknown (too many runs never got there)"
     return f"at most {fmt(hi, 1)}" if lo == 0 else f"between {fmt(lo, 1)} and {fmt(hi, 1)}"
@@ -32,8 +32,8 @@ def interval_text(r: dict[str, float]) -> str:
     """The interval for prose, with its exact coverage; open ends said in words."""
     if math.isnan(r["coverage"]):
         return f"no interval with {r['pairs']} seeds"
-    lo = "0" if r["low"] == 0 else fmt(r["low"], 1)
-    hi = "no upper bound" if math.isinf(r["high"]) else fmt(r["high"], 1)
+    lo = "no lower bound" if r["low"] == 0 else fmt(r["low"], 2)
+    hi = "no upper bound" if math.isinf(r["high"]) else fmt(r["high"], 2)
     return f"{r['coverage']:.1%} interval {lo} to {hi}"
 
 
