@@ -154,3 +154,12 @@ def test_pipeline_rows_never_show_inf_or_nan():
     text = " ".join(row)
     assert "inf" not in text.replace("inconclusive", "") and "nan" not in text
     assert "0/5" in text and "not tuned" in text
+
+
+def test_a_nan_training_error_counts_as_never_reached_not_as_a_number():
+    s = summary([2, 2, 3, 2, 2], [12, 14, 15, 13, 16])
+    row = {"diverged": False, "train_error": [0.9, math.nan, math.nan]}
+    assert krizhevsky.epochs_to(row, 0.25) == INF
+    with pytest.raises(ValueError, match="NaN"):  # a NaN epoch count is refused, never ranked
+        krizhevsky.choose_lr({0.1: [math.nan, 1.0, 2.0]}, [0, 1, 2])
+    assert rule.relu_six_times(s).status == "holds"
