@@ -87,6 +87,15 @@ def test_batched_models_train_exactly_like_separate_ones(clip, dtype, monkeypatc
     check_against_separate(hists, stacked, configs, lrs, seeds, data, cfg)
 
 
+def test_response_normalised_models_train_like_separate_ones(monkeypatch):
+    data, cfg = shapes(), TrainConfig(epochs=2, batch_size=16, log_every=3)
+    config = dataclasses.replace(TINY, init="small_gaussian", rnorm=True)
+    lrs, seeds = [0.05, 0.1], [0, 1]
+    stacked = stacked_params(monkeypatch)
+    hists = train_batched([config] * 2, lrs, seeds, data, cfg)
+    check_against_separate(hists, stacked, [config] * 2, lrs, seeds, data, cfg)
+
+
 @pytest.mark.parametrize("log_every", [4, 1000])  # caught at a logged step, or at the epoch's end
 def test_a_diverging_model_is_masked_and_the_others_train_on(log_every, monkeypatch):
     data, cfg = shapes(), TrainConfig(epochs=2, batch_size=16, log_every=log_every)

@@ -118,25 +118,46 @@ def n_params(model: nn.Module) -> int:
 
 @dataclass(frozen=True)
 class ConvNetConfig:
-    """The four-weight-layer CIFAR-10 CNN after cuda-convnet's `layers-18pct`, the kind of network
-    behind Figure 1 of Krizhevsky et al. (2012): conv5x5(32)-maxpool3/2, conv5x5(32)-avgpool3/2,
-    conv5x5(64)-avgpool3/2, fully connected to the classes. Response normalisation is left out."""
+    """The four-weight-layer CIFAR-10 CNN of cuda-convnet's `layers-18pct`, the kind of network
+    behind Figure 1 of Krizhevsky et al. (2012): conv5x5(32)-maxpool3/2-[rnorm],
+    conv5x5(32)-avgpool3/2-[rnorm], conv5x5(64)-avgpool3/2, fully connected to the classes."""
 
     in_channels: int = 3
     image_size: int = 32
     n_classes: int = 10
     channels: tuple[int, ...] = (32, 32, 64)
     activation: str = "relu"
-    init: str = "small_gaussian"  # or any name in INITS
-    batch_norm: bool = False
+    init: str = "small_gaussian"  # layers-18pct's initW (with `stds`), or any name in INITS
+    batch_norm: bool = False  # after every convolution, before the activation
+    rnorm: bool = False  # layers-18pct's response normalisation after the first two poolings
+    stds: tuple[float, ...] = (1e-4, 1e-2, 1e-2, 1e-2)  # small_gaussian: conv1, conv2, conv3, fc
 
 
 # layers-18pct's initW: weight std per layer (conv1, conv2, conv3, fc), zero biases.
-SMALL_GAUSSIAN_STDS = (1e-4, 1e-2, 1e-2, 1e-2)
+SMALL_GAUSSIAN_STDS = ConvNetConfig.stds
+
+
+class ResponseNorm(nn.Module):
+    """cuda-convnet's `rnorm` layer: each unit divided by (1 + scale/size^2 * sum of squares over
+    the size x size window around it in its own channel)^pow; the window is cut at the image edge
+    (zeros outside) and the sum is still divided by size^2, as cuda-convnet's layer parser does.
+    layers-18pct uses size 3, scale 5e-5, pow 0.75."""
+
+    def __init__(self, size: int = 3, scale: float = 5e-5, power: float = 0.75) -> None:
+        super().__init__()
+        self.size, self.scale, self.power = size, scale, power
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # the mean of x^2 over the window, zeros outside the image counted: sum / size^2
+        mean_sq = nn.functional.avg_pool2d(x * x, self.size, 1, self.size // 2,
+                                           count_include_pad=True)
+        return x / (1 + self.scale * mean_sq) ** self.power
 
 
 class ConvNet(DeepNet):
-    """conv -> [batch norm] -> activation -> pool, three times, then a linear read-out."""
+    """conv -> [batch norm] -> activation -> pool -> [rnorm], three times, then a linear read-out.
+    cuda-convnet applies conv1's activation after its max-pooling; for a non-decreasing
+    activation the two orders give the same output."""
 
     def __init__(self, cfg: ConvNetConfig) -> None:
         chans = (cfg.in_channels, *cfg.channels)
@@ -153,14 +174,20 @@ class ConvNet(DeepNet):
         self.pools = nn.ModuleList(pools)
         self.norms = nn.ModuleList(nn.BatchNorm2d(c) if cfg.batch_norm else nn.Identity()
                                    for c in cfg.channels)
+        self.rnorms = nn.ModuleList(ResponseNorm() if cfg.rnorm and k < 2 else nn.Identity()
+                                    for k in range(len(hidden)))
         if small:
-            for layer, std in zip(self.weight_layers(), SMALL_GAUSSIAN_STDS):
+            if len(cfg.stds) != len(hidden) + 1:
+                raise ValueError(f"stds needs one std per weight layer ({len(hidden) + 1}), "
+                                 f"got {cfg.stds}")
+            for layer, std in zip(self.weight_layers(), cfg.stds):
                 nn.init.normal_(layer.weight, std=std)
                 nn.init.zeros_(layer.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for conv, norm, act, pool in zip(self.hidden, self.norms, self.acts, self.pools):
-            x = pool(act(norm(conv(x))))
+        for conv, norm, act, pool, rnorm in zip(self.hidden, self.norms, self.acts, self.pools,
+                                                self.rnorms):
+            x = rnorm(pool(act(norm(conv(x)))))
         return self.head(self.pool(x))
 
 
