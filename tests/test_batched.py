@@ -87,6 +87,17 @@ def test_batched_models_train_exactly_like_separate_ones(clip, dtype, monkeypatc
     check_against_separate(hists, stacked, configs, lrs, seeds, data, cfg)
 
 
+def test_batch_normalised_models_train_like_separate_ones(monkeypatch):
+    """Each model keeps its own running statistics, used for its test error."""
+    data, cfg = shapes(), TrainConfig(epochs=2, batch_size=16, log_every=3)
+    config = dataclasses.replace(TINY, batch_norm=True)
+    lrs, seeds = [0.05, 0.1, 0.2], [0, 1, 2]
+    stacked = stacked_params(monkeypatch)
+    hists = train_batched([config] * 3, lrs, seeds, data, cfg)
+    assert len({tuple(h.epoch_test_error) for h in hists}) > 1
+    check_against_separate(hists, stacked, [config] * 3, lrs, seeds, data, cfg)
+
+
 def test_response_normalised_models_train_like_separate_ones(monkeypatch):
     data, cfg = shapes(), TrainConfig(epochs=2, batch_size=16, log_every=3)
     config = dataclasses.replace(TINY, init="small_gaussian", rnorm=True)

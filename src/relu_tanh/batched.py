@@ -44,7 +44,9 @@ def train_batched(configs: list[ConvNetConfig], lrs: list[float], seeds: list[in
     (learning rate 0, metrics no longer recorded) after its first epoch with running training
     error below it, where `train.train(..., stop_below=...)` would stop; the run ends when no
     model is left. `History.epoch_seconds` is the wall clock of the whole batch. Parameters take
-    the data's dtype.
+    the data's dtype. Batch norm works as in `train.train`: each model normalises with its own
+    batch statistics while training, keeps its own running statistics (stacked buffers that the
+    vmapped forward updates), and is evaluated with them.
     """
     k_models = len(configs)
     if not k_models or not k_models == len(lrs) == len(seeds):
@@ -53,9 +55,8 @@ def train_batched(configs: list[ConvNetConfig], lrs: list[float], seeds: list[in
     if any(dataclasses.replace(c, init=configs[0].init) != configs[0] for c in configs):
         raise ValueError(f"batched models must share one architecture and activation (configs may "
                          f"differ only in init), got {sorted(set(map(str, configs)))}")
-    if configs[0].batch_norm or cfg.optimizer != "sgd":
-        raise ValueError("train_batched supports SGD without batch norm only, got "
-                         f"optimizer={cfg.optimizer!r}, batch_norm={configs[0].batch_norm}")
+    if cfg.optimizer != "sgd":
+        raise ValueError(f"train_batched supports SGD only, got optimizer={cfg.optimizer!r}")
     dtype = data.x_train.dtype
     nets = []
     for config, seed in zip(configs, seeds):
@@ -64,15 +65,16 @@ def train_batched(configs: list[ConvNetConfig], lrs: list[float], seeds: list[in
             nets.append(ConvNet(config).to(device, dtype))
     weight_ids = {id(layer.weight) for layer in nets[0].weight_layers()}
     is_weight = [id(p) in weight_ids for p in nets[0].parameters()]  # History.layer_grad_norms
-    params = {n: p.detach() for n, p in stack_module_state(nets)[0].items()}  # each (K, *shape)
+    stacked, buffers = stack_module_state(nets)  # each (K, *shape); buffers: batch-norm statistics
+    params = {n: p.detach() for n, p in stacked.items()}
     base = copy.deepcopy(nets[0]).to("meta")  # the architecture, without storage
 
-    def loss_fn(p, x, y):  # one model: x (B, C, H, W), y (B,)
-        out = functional_call(base, p, (x,))  # (B, classes)
+    def loss_fn(p, b, x, y):  # one model: x (B, C, H, W), y (B,)
+        out = functional_call(base.train(), (p, b), (x,))  # (B, classes); updates b's statistics
         return F.cross_entropy(out, y), out
 
-    grad_step = vmap(grad_and_value(loss_fn, has_aux=True))  # over K: params, x, y
-    forward = vmap(lambda p, x: functional_call(base, p, (x,)), in_dims=(0, None))
+    grad_step = vmap(grad_and_value(loss_fn, has_aux=True))  # over K: params, buffers, x, y
+    forward = vmap(lambda p, b, x: functional_call(base.eval(), (p, b), (x,)), in_dims=(0, 0, None))
     lr = torch.tensor(lrs, dtype=dtype, device=device)
     lr_k = {n: lr.view(-1, *[1] * (p.dim() - 1)) for n, p in params.items()}  # (K, 1, ...)
     bufs = {n: torch.zeros_like(p) for n, p in params.items()}  # 0 * m + g == g: torch's first step
@@ -86,7 +88,7 @@ def train_batched(configs: list[ConvNetConfig], lrs: list[float], seeds: list[in
         perm = torch.stack([torch.randperm(len(x), generator=g) for g in gens]).to(device)  # (K, N)
         wrong = torch.zeros(k_models, dtype=torch.long, device=device)
         for idx in perm.split(cfg.batch_size, dim=1):  # idx (K, B)
-            grads, (loss, out) = grad_step(params, x[idx], y[idx])  # loss (K,), out (K, B, classes)
+            grads, (loss, out) = grad_step(params, buffers, x[idx], y[idx])  # loss (K,), out (K, B, classes)
             norms = torch.stack([g.flatten(1).norm(dim=1) for g in grads.values()], 1)  # (K, P)
             norm = norms.norm(dim=1)  # (K,) global gradient norm per model, before clipping
             if step % cfg.log_every == 0:
@@ -102,7 +104,7 @@ def train_batched(configs: list[ConvNetConfig], lrs: list[float], seeds: list[in
             wrong += (out.argmax(-1) != y[idx]).sum(1)
             step += 1
         finite = (torch.isfinite(loss) & torch.isfinite(norm)).tolist()
-        test_wrong = _count_wrong(forward, params, x_test, y_test).tolist()
+        test_wrong = _count_wrong(forward, params, buffers, x_test, y_test).tolist()
         for k, (hist, ok, w, tw) in enumerate(zip(hists, finite, wrong.tolist(), test_wrong)):
             if not live[k]:
                 continue  # masked: a diverged or stopped model's metrics are not recorded
@@ -137,12 +139,12 @@ def _log(hists: list[History], live: list[bool], step: int, loss: torch.Tensor,
 
 
 @torch.no_grad()
-def _count_wrong(forward, params: dict[str, torch.Tensor], x: torch.Tensor,
-                 y: torch.Tensor) -> torch.Tensor:
+def _count_wrong(forward, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor],
+                 x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Misclassified test examples per model, (K,); about 2048 images per call, as error_rate."""
     k_models = next(iter(params.values())).shape[0]
     chunk = max(1, 2048 // k_models)
-    return torch.stack([(forward(params, x[i:i + chunk]).argmax(-1) != y[i:i + chunk]).sum(1)
+    return torch.stack([(forward(params, buffers, x[i:i + chunk]).argmax(-1) != y[i:i + chunk]).sum(1)
                         for i in range(0, len(x), chunk)]).sum(0)
 
 

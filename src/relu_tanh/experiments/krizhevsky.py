@@ -203,7 +203,7 @@ def run_seed(cfg: Figure1Config, *, seed: int, device: str, progress: bool) -> d
     for variant, act in tqdm(groups, desc=f"seed {seed}", disable=not progress, leave=False):
         ds = inputs[PIPELINES[variant].input]
         mcfg, lrs = pipeline_config(cfg, ds, variant, act), cfg.lrs(variant, act)
-        if device.startswith("cuda") and not mcfg.batch_norm:
+        if device.startswith("cuda"):
             hists = train_batched([mcfg] * len(lrs), list(lrs), [seed] * len(lrs), ds, tcfg,
                                   device=device, stop_below=stop)
         else:
