@@ -83,14 +83,16 @@ def _not_positive(v: Any) -> bool:
 
 
 def _check_names(field: str, names: tuple[Any, ...], kind: str) -> None:
-    if kind == "activation":
-        from .activations import ACTIVATIONS as registry
+    if kind == "activation":  # the cells' gate and state nonlinearities count too
+        from .activations import ACTIVATIONS, CELL_NONLINEARITIES
+        valid = [*ACTIVATIONS.names(), *CELL_NONLINEARITIES.names()]
     else:
-        from .data import DATASETS as registry
-    unknown = [n for n in names if isinstance(n, str) and n not in registry]
+        from .data import DATASETS
+        valid = DATASETS.names()
+    unknown = [n for n in names if isinstance(n, str) and n not in valid]
     if unknown:
         raise ValueError(f"{field}: unknown {kind} {', '.join(map(repr, unknown))}; "
-                         f"valid choices: {', '.join(registry.names())}")
+                         f"valid choices: {', '.join(valid)}")
 
 
 def _check_type(key: str, value: Any, hint: Any) -> None:

@@ -196,7 +196,11 @@ class SharedConfig:
     steps: int = 100  # T: time steps of the RNN, layers of the feed-forward net
     every: int = 5
     scales: tuple[float, ...] = (0.5, 0.7, 0.9, 1.0, 1.1, 1.4, 2.0)  # sigma: W ~ N(0, (gain sigma)^2 / n)
-    activations: tuple[str, ...] = ("linear", "tanh", "relu")
+    nonlinearities: tuple[str, ...] = ("linear", "tanh", "relu")  # "linear": no activation
+
+    def validate(self) -> None:
+        if unknown := [a for a in self.nonlinearities if a not in GAIN]:
+            raise ValueError(f"nonlinearities: unknown {unknown}; valid choices: {', '.join(GAIN)}")
 
 
 def run_shared(cfg: SharedConfig, *, seed: int, device: str, progress: bool) -> dict[str, Any]:
@@ -207,7 +211,7 @@ def run_shared(cfg: SharedConfig, *, seed: int, device: str, progress: bool) -> 
     gen = spectra.generator(seed)
     scales = torch.tensor(cfg.scales, dtype=DTYPE, device=device)[:, None, None]  # (S, 1, 1)
     rows = []
-    for act in cfg.activations:
+    for act in cfg.nonlinearities:
         f, df = _act(act)
         draw = lambda: spectra.gaussian(cfg.n, GAIN[act], gen).to(device) * scales  # (S, n, n)
         first = draw()
@@ -237,7 +241,7 @@ def summarize_shared(cfg: SharedConfig, seeds: dict[int, dict[str, Any]]) -> dic
     out: dict[tuple, dict] = {}
     ln10 = math.log(10)
     rows = [r for s in sorted(seeds) for r in seeds[s]["rows"]]
-    for act in cfg.activations:
+    for act in cfg.nonlinearities:
         for scale in cfg.scales:
             rs = [r for r in rows if (r["activation"], r["scale"]) == (act, scale)]
             out[(act, scale)] = {
