@@ -1,0 +1,210 @@
+"""Chapter "debate": ReLU RNN + gradient clipping against LSTM/GRU + tanh on long-range tasks
+(claim R6), beside Le, Jaitly and Hinton (2015).
+
+``debate`` trains every kind of `relu_tanh.recurrent` on every task of the scale, at equal hidden
+size and at the LSTM's parameter count, over one grid of (optimiser, learning rate, clipping
+threshold) that is the same for every model, and records for each run whether and when it
+solved the task, its final test error, and whether it diverged. All grid points and model seeds
+of one kind train together in one stack (one forward pass). A registry seed is a block of
+`seeds` model seeds: seed s trains model seeds s*seeds ... s*seeds + seeds - 1.
+
+Run: ``python -m relu_tanh run debate --scale paper --device cuda``
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, replace
+from typing import Any
+
+from tqdm import tqdm
+
+from .. import recurrent, sequences
+from ..data import Dataset
+from ..recurrent import FAMILIES, KINDS, Budget, RecurrentConfig, Setting
+from . import Experiment, register
+
+SOLVED_FRACTION = 0.1  # adding: solved = test MSE at most this fraction of the 1/6 baseline
+BLOWUP = 10.0  # adding: a test MSE above this multiple of the baseline counts as diverged
+TARGET_ERROR = {  # classification: solved = test error at most this (accuracy at least 1 - it)
+    "mnist1d": 0.5,  # logistic regression gets about 0.68 error, an MLP about 0.32 (Greydanus 2020)
+    "fashion-rows": 0.2,  # logistic regression on the pixels gets about 0.16
+    "fashion-pixels": 0.3,
+    "fashion-ppixels": 0.3,
+}
+REFERENCE = "lstm"  # the parameter-matched variant gives every kind this kind's parameter count
+
+
+@dataclass(frozen=True)
+class DebateConfig:
+    tasks: tuple[str, ...] = ("adding-50", "adding-100", "mnist1d", "fashion-rows")
+    kinds: tuple[str, ...] = KINDS
+    variants: tuple[str, ...] = ("equal", "matched")
+    hidden: int = 32
+    seeds: int = 3  # model seeds trained together per registry seed
+    sgd_lrs: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
+    adam_lrs: tuple[float, ...] = (3e-4, 3e-3, 3e-2)
+    clips: tuple[float, ...] = (1.0, 10.0)
+    steps: int = 1000
+    batch_size: int = 32
+    eval_every: int = 50
+    eval_examples: int = 256
+    adding_train: int = 10_000  # adding problem examples (fresh synthetic draws)
+    adding_test: int = 1_000
+    n_train: int | None = None  # classification: None keeps the whole training set
+    n_test: int | None = None
+    dataset: str = "fashion-mnist-small"  # for the Fashion-MNIST tasks
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+def task_names() -> tuple[str, ...]:
+    return ("adding-<length>", *TARGET_ERROR)
+
+
+def load_task(name: str, cfg: DebateConfig) -> tuple[Dataset, float, float]:
+    """The task's dataset, its solved threshold and its blow-up threshold (test error)."""
+    if name.startswith("adding-") and name[7:].isdigit():
+        base = sequences.ADDING_BASELINE_MSE
+        ds = sequences.adding(int(name[7:]), cfg.adding_train, cfg.adding_test)
+        return ds, SOLVED_FRACTION * base, BLOWUP * base
+    loaders = {"mnist1d": lambda: sequences.mnist1d_sequence(cfg.n_train, cfg.n_test),
+               "fashion-rows": lambda: sequences.fashion_rows(cfg.n_train, cfg.n_test, cfg.dataset),
+               "fashion-pixels": lambda: sequences.fashion_pixels(cfg.n_train, cfg.n_test, False, cfg.dataset),
+               "fashion-ppixels": lambda: sequences.fashion_pixels(cfg.n_train, cfg.n_test, True, cfg.dataset)}
+    if name not in loaders:
+        raise ValueError(f"unknown debate task {name!r}; valid choices: {', '.join(task_names())}")
+    return loaders[name](), TARGET_ERROR[name], math.inf  # an error rate cannot blow up
+
+
+def grid(cfg: DebateConfig, seeds: list[int]) -> list[Setting]:
+    """Every (optimiser, learning rate, clip) of the protocol at every seed: one stack's models."""
+    lrs = {"sgd": cfg.sgd_lrs, "adam": cfg.adam_lrs}
+    return [Setting(opt, lr, clip, s) for opt in recurrent.OPTIMIZERS for lr in lrs[opt]
+            for clip in cfg.clips for s in seeds]
+
+
+def model_config(cfg: DebateConfig, kind: str, variant: str, ds: Dataset) -> RecurrentConfig:
+    n_in, n_out = ds.x_train.shape[2], 1 if ds.task == "regression" else ds.n_classes
+    base = RecurrentConfig(kind, n_in, n_out, cfg.hidden, length=ds.x_train.shape[1])
+    if variant == "equal":
+        return base
+    if variant == "matched":
+        target = recurrent.n_params(replace(base, kind=REFERENCE))
+        return replace(base, hidden=recurrent.matched_hidden(base, target))
+    raise ValueError(f"unknown variant {variant!r}; valid choices: equal, matched")
+
+
+def run_seed(cfg: DebateConfig, *, seed: int, device: str, progress: bool) -> dict[str, Any]:
+    """Every kind x variant x task, its whole grid and `cfg.seeds` model seeds in one stack each."""
+    seeds = list(range(seed * cfg.seeds, (seed + 1) * cfg.seeds))
+    budget = Budget(cfg.steps, cfg.batch_size, cfg.eval_every, cfg.eval_examples)
+    runs, timing = [], []
+    jobs = [(t, v, k) for t in cfg.tasks for v in cfg.variants for k in cfg.kinds
+            if not (v == "matched" and k == REFERENCE)]  # the reference is its own match
+    datasets: dict[str, tuple[Dataset, float, float]] = {}
+    for task, variant, kind in tqdm(jobs, desc=f"seed block {seed}", disable=not progress, leave=False):
+        if task not in datasets:
+            datasets = {task: load_task(task, cfg)}
+        ds, target, blowup = datasets[task]
+        mcfg = model_config(cfg, kind, variant, ds)
+        settings = grid(cfg, seeds)
+        records, seconds = recurrent.train_stack(mcfg, settings, ds, budget, target=target,
+                                                 blowup=blowup, device=device)
+        tags = {"task": task, "variant": variant, "kind": kind, "hidden": mcfg.hidden,
+                "params": recurrent.n_params(mcfg)}
+        runs += [tags | r for r in records]
+        timing.append(tags | {"models": len(settings), "seconds_per_step": seconds})
+    return {"runs": runs, "timing": timing}
+
+
+# --- summary: per task, variant, kind and optimiser --------------------------------------------
+
+
+def median_steps(solved_at: list[int | None]) -> float:
+    """Median steps to solve over runs, a censored run (never solved: None) counting as +inf; so
+    the median is finite only when more than half the runs solved."""
+    values = sorted(math.inf if s is None else float(s) for s in solved_at)
+    return statistics.median(values) if values else math.inf
+
+
+def point_stats(runs: list[dict]) -> dict[str, Any]:
+    """Success and timing of the runs (seeds) of one grid point."""
+    finals = [r["final"] for r in runs if r["final"] is not None]
+    return {"success": sum(r["solved_at"] is not None for r in runs) / len(runs),
+            "median_steps": median_steps([r["solved_at"] for r in runs]),
+            "final": statistics.median(finals) if finals else math.nan,
+            "diverged": sum(r["diverged"] for r in runs) / len(runs), "n": len(runs)}
+
+
+def best_point(points: dict[tuple[float, float], dict]) -> tuple[float, float]:
+    """The tuning rule: highest success rate, then fewest median steps to solve, then lowest
+    median final error (a point whose every run diverged has none, and ranks last)."""
+    key = lambda lc: (-points[lc]["success"], points[lc]["median_steps"],
+                      points[lc]["final"] if not math.isnan(points[lc]["final"]) else math.inf)
+    return min(points, key=key)
+
+
+def summarize(cfg: DebateConfig, seeds: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    runs = [r for out in seeds.values() for r in out["runs"]]
+    timing = [t for out in seeds.values() for t in out["timing"]]
+    groups: dict[tuple, list[dict]] = {}
+    for r in runs:
+        groups.setdefault((r["task"], r["variant"], r["kind"], r["optimizer"]), []).append(r)
+    rows = []
+    for (task, variant, kind, opt), group in groups.items():
+        lrs = sorted({r["lr"] for r in group})
+        points = {}
+        for r in group:
+            points.setdefault((r["lr"], r["clip"]), []).append(r)
+        stats = {lc: point_stats(rs) for lc, rs in points.items()}
+        best = best_point(stats)
+        secs = [t["seconds_per_step"] / t["models"] for t in timing
+                if (t["task"], t["variant"], t["kind"]) == (task, variant, kind)]
+        rows.append({"task": task, "variant": variant, "kind": kind, "family": FAMILIES[kind],
+                     "optimizer": opt, "hidden": group[0]["hidden"], "params": group[0]["params"],
+                     "best_lr": best[0], "best_clip": best[1], "lr_at_edge": best[0] in (lrs[0], lrs[-1]),
+                     **stats[best],
+                     "sensitivity": sum(s["success"] >= 0.5 for s in stats.values()) / len(stats),
+                     "divergence": sum(r["diverged"] for r in group) / len(group),
+                     "model_steps_per_s": 1 / statistics.median(secs) if secs else math.nan,
+                     "curves": [r["curve"] for r in points[best]]})
+    return {"rows": rows, "tasks": cfg.tasks, "variants": cfg.variants, "kinds": cfg.kinds,
+            "optimizers": recurrent.OPTIMIZERS, "families": families(rows),
+            "grid_points": len(cfg.clips) * len(cfg.adam_lrs), "seeds": len({r["seed"] for r in runs})}
+
+
+def families(rows: list[dict]) -> dict[tuple[str, str, str], dict[str, dict]]:
+    """(task, variant, optimiser) -> family -> its best member: the highest success rate, then
+    the fewest median steps, then the higher sensitivity."""
+    out: dict[tuple[str, str, str], dict[str, dict]] = {}
+    for row in rows:
+        slot = out.setdefault((row["task"], row["variant"], row["optimizer"]), {})
+        key = lambda r: (-r["success"], r["median_steps"], -r["sensitivity"])
+        if row["family"] not in slot or key(row) < key(slot[row["family"]]):
+            slot[row["family"]] = row
+    return out
+
+
+register(Experiment(
+    name="debate", chapter="debate",
+    description="ReLU RNNs (Gaussian, IRNN, np-RNN, IndRNN) + clipping against LSTM/GRU and the "
+                "LRU on the adding problem and sequential classification, SGD and Adam, tuned alike",
+    configs={
+        "smoke": DebateConfig(tasks=("adding-20", "mnist1d"), hidden=8, seeds=2, steps=40,
+                              eval_every=20, eval_examples=64, adding_train=512, adding_test=128,
+                              n_train=256, n_test=128, sgd_lrs=(1e-2, 1e-1), adam_lrs=(3e-3, 3e-2),
+                              clips=(1.0,), variants=("equal",)),
+        "book": DebateConfig(),
+        "paper": DebateConfig(tasks=("adding-150", "adding-200", "adding-300", "adding-400",
+                                     "fashion-pixels", "fashion-ppixels"),
+                              hidden=100, seeds=5, steps=20_000, batch_size=16, eval_every=250,
+                              eval_examples=1000, adding_train=100_000, adding_test=10_000,
+                              sgd_lrs=(1e-4, 1e-3, 1e-2, 1e-1), adam_lrs=(1e-4, 3e-4, 1e-3, 3e-3),
+                              clips=(1.0, 10.0, 100.0)),
+    },
+    seeds={"smoke": 1, "book": 1, "paper": 1},
+    run_seed=run_seed, summarize=summarize,
+))
