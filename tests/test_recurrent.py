@@ -200,3 +200,17 @@ def test_divergence_is_recorded_and_contained():
 def test_unknown_kind_lists_choices():
     with pytest.raises(ValueError, match="lstm"):
         R.RecurrentConfig("transformer", 1, 1)
+
+
+def test_parallel_scan_gradients_match_the_sequential_loop():
+    g = torch.Generator().manual_seed(2)
+    lam = torch.polar(0.6 + 0.4 * torch.rand(2, 4, generator=g), torch.rand(2, 4, generator=g) * 3)
+    b = torch.randn(2, 3, 21, 4, dtype=torch.complex64, generator=g)
+    w = torch.randn(2, 3, 21, 4, dtype=torch.complex64, generator=g)
+    grads = []
+    for scan in (R.linear_scan, R.sequential_scan):
+        lam_, b_ = lam.clone().requires_grad_(), b.clone().requires_grad_()
+        (scan(lam_, b_) * w).real.sum().backward()
+        grads.append((lam_.grad, b_.grad))
+    assert torch.allclose(grads[0][0], grads[1][0], atol=1e-4)
+    assert torch.allclose(grads[0][1], grads[1][1], atol=1e-5)

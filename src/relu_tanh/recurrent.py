@@ -257,15 +257,37 @@ class Stack(nn.Module):
 
 
 def linear_scan(lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """All states of x_t = lam * x_{t-1} + b_t (x_{-1} = 0) for lam (K, N), b (K, B, T, N), in
-    ceil(log2 T) vectorised steps: a step-doubling prefix scan (Hillis and Steele's form of the
-    parallel scan, Blelloch 1990). After the step with offset d, x[t] holds the sum of
-    lam^(t-s) b_s over the 2d most recent s; lam^d is squared from step to step."""
-    x, power, d = b, lam[:, None, None], 1  # power (K, 1, 1, N) = lam^d
+    """All states of x_t = lam * x_{t-1} + b_t (x_{-1} = 0) for lam (K, N), b (K, B, T, N).
+
+    A step-doubling prefix scan (Hillis and Steele's form of the parallel scan, Blelloch 1990):
+    ceil(log2 T) vectorised steps; after the step with offset d, x[t] holds the sum of
+    lam^(t-s) b_s over the 2d most recent s. The backward pass is the same scan run backwards
+    in time with conj(lam) (the adjoint recurrence), so autograd stores no intermediate."""
+    return _LinearScan.apply(lam, b)
+
+
+def _doubling_scan(lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    x, power, d = b.clone(), lam[:, None, None], 1  # power (K, 1, 1, N) = lam^d
     while d < b.shape[2]:
-        x = torch.cat([x[:, :, :d], x[:, :, d:] + power * x[:, :, :-d]], dim=2)
+        x[:, :, d:] += power * x[:, :, :-d].clone()
         power, d = power * power, 2 * d
     return x
+
+
+class _LinearScan(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        x = _doubling_scan(lam, b)
+        ctx.save_for_backward(lam, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        lam, x = ctx.saved_tensors
+        # adjoint a_t = grad_t + conj(lam) a_{t+1}: dL/db_t = a_t, dL/dlam = sum_t conj(x_{t-1}) a_t
+        a = _doubling_scan(lam.conj(), grad.flip(2)).flip(2)
+        grad_lam = (x[:, :, :-1].conj() * a[:, :, 1:]).sum(dim=(1, 2))
+        return grad_lam, a
 
 
 def sequential_scan(lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
