@@ -24,7 +24,7 @@ def compare(summary: dict[str, Any], optimizer: str) -> list[dict[str, Any]]:
         if relu is None or gated is None or max(relu["success"], gated["success"]) == 0:
             continue
         out.append({"task": task, "relu": relu, "gated": gated,
-                    "matches": relu["success"] >= gated["success"] - SUCCESS_MARGIN,
+                    "matches": relu["success"] >= gated["success"] - SUCCESS_MARGIN - 1e-9,
                     "robust": relu["sensitivity"] >= SENSITIVITY_RATIO * gated["sensitivity"]})
     return out
 
