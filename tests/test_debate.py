@@ -27,11 +27,20 @@ def test_median_steps_counts_censored_runs_as_infinite():
 
 
 def test_point_stats_success_and_divergence():
-    s = debate.point_stats([run(100), run(None, 0.2), run(None, diverged=True)])
+    s = debate.point_stats([run(100), run(None, 0.2), run(None, diverged=True)], target=0.05)
     assert s["success"] == pytest.approx(1 / 3) and s["diverged"] == pytest.approx(1 / 3)
     assert s["median_steps"] == math.inf and s["final"] == pytest.approx((0.01 + 0.2) / 2)
-    all_diverged = debate.point_stats([run(None, diverged=True)] * 2)
+    all_diverged = debate.point_stats([run(None, diverged=True)] * 2, target=0.05)
     assert math.isnan(all_diverged["final"]) and all_diverged["success"] == 0
+
+
+def test_a_run_that_loses_the_target_again_is_censored():
+    """Reached the target at step 100 but ended above it: not solved, censored."""
+    lost, kept = run(100, final=0.09), run(300, final=0.04)
+    assert debate.solved_at(lost, 0.05) is None and debate.solved_at(kept, 0.05) == 300
+    s = debate.point_stats([lost, kept, kept], target=0.05)
+    assert s["success"] == pytest.approx(2 / 3) and s["median_steps"] == 300
+    assert debate.solved_at(run(100, diverged=True), 0.05) is None
 
 
 def test_best_point_prefers_success_then_speed_then_final():

@@ -70,19 +70,31 @@ def task_names() -> tuple[str, ...]:
     return ("adding-<length>", *TARGET_ERROR)
 
 
+def is_adding(name: str) -> bool:
+    return name.startswith("adding-") and name[7:].isdigit()
+
+
+def target_for(name: str) -> float:
+    """The test error at or below which a run has solved task `name`."""
+    if is_adding(name):
+        return SOLVED_FRACTION * sequences.ADDING_BASELINE_MSE
+    if name not in TARGET_ERROR:
+        raise ValueError(f"unknown debate task {name!r}; valid choices: {', '.join(task_names())}")
+    return TARGET_ERROR[name]
+
+
 def load_task(name: str, cfg: DebateConfig) -> tuple[Dataset, float, float]:
     """The task's dataset, its solved threshold and its blow-up threshold (test error)."""
-    if name.startswith("adding-") and name[7:].isdigit():
-        base = sequences.ADDING_BASELINE_MSE
+    if is_adding(name):
         ds = sequences.adding(int(name[7:]), cfg.adding_train, cfg.adding_test)
-        return ds, SOLVED_FRACTION * base, BLOWUP * base
+        return ds, target_for(name), BLOWUP * sequences.ADDING_BASELINE_MSE
     loaders = {"mnist1d": lambda: sequences.mnist1d_sequence(cfg.n_train, cfg.n_test),
                "fashion-rows": lambda: sequences.fashion_rows(cfg.n_train, cfg.n_test, cfg.dataset),
                "fashion-pixels": lambda: sequences.fashion_pixels(cfg.n_train, cfg.n_test, False, cfg.dataset),
                "fashion-ppixels": lambda: sequences.fashion_pixels(cfg.n_train, cfg.n_test, True, cfg.dataset)}
     if name not in loaders:
         raise ValueError(f"unknown debate task {name!r}; valid choices: {', '.join(task_names())}")
-    return loaders[name](), TARGET_ERROR[name], math.inf  # an error rate cannot blow up
+    return loaders[name](), target_for(name), math.inf  # an error rate cannot blow up
 
 
 def grid(cfg: DebateConfig, seeds: list[int]) -> list[Setting]:
@@ -149,11 +161,20 @@ def median_steps(solved_at: list[int | None]) -> float:
     return statistics.median(values) if values else math.inf
 
 
-def point_stats(runs: list[dict]) -> dict[str, Any]:
+def solved_at(run: dict, target: float) -> int | None:
+    """The step a run solved its task at: its first evaluation at or below `target`, provided its
+    final test error (all test examples, end of the budget) is there too; else None (censored:
+    a run that reached the target and lost it again has not solved the task)."""
+    ends_solved = run["final"] is not None and run["final"] <= target
+    return run["solved_at"] if ends_solved else None
+
+
+def point_stats(runs: list[dict], target: float) -> dict[str, Any]:
     """Success and timing of the runs (seeds) of one grid point."""
     finals = [r["final"] for r in runs if r["final"] is not None]
-    return {"success": sum(r["solved_at"] is not None for r in runs) / len(runs),
-            "median_steps": median_steps([r["solved_at"] for r in runs]),
+    steps = [solved_at(r, target) for r in runs]
+    return {"success": sum(s is not None for s in steps) / len(runs),
+            "median_steps": median_steps(steps),
             "final": statistics.median(finals) if finals else math.nan,
             "diverged": sum(r["diverged"] for r in runs) / len(runs), "n": len(runs)}
 
@@ -178,7 +199,7 @@ def summarize(cfg: DebateConfig, seeds: dict[int, dict[str, Any]]) -> dict[str, 
         points = {}
         for r in group:
             points.setdefault((r["lr"], r["clip"]), []).append(r)
-        stats = {lc: point_stats(rs) for lc, rs in points.items()}
+        stats = {lc: point_stats(rs, target_for(task)) for lc, rs in points.items()}
         best = best_point(stats)
         secs = [t["seconds_per_step"] / t["models"] for t in timing
                 if (t["task"], t["variant"], t["kind"]) == (task, variant, kind)]
