@@ -48,7 +48,7 @@ class DebateConfig:
     hidden: int = 32
     seeds: int = 3  # model seeds trained together per registry seed
     sgd_lrs: tuple[float, ...] = (1e-2, 3e-2, 1e-1)
-    adam_lrs: tuple[float, ...] = (1e-3, 3e-3, 1e-2)
+    adam_lrs: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2)
     clips: tuple[float, ...] = (1.0,)
     steps: tuple[int, ...] = (800, 400, 300)  # training steps, one entry per task
     batch_size: int = 32
@@ -213,7 +213,7 @@ def summarize(cfg: DebateConfig, seeds: dict[int, dict[str, Any]]) -> dict[str, 
                      "curves": [r["curve"] for r in points[best]]})
     return {"rows": rows, "tasks": cfg.tasks, "variants": cfg.variants, "kinds": cfg.kinds,
             "optimizers": recurrent.OPTIMIZERS, "families": families(rows),
-            "grid_points": len(cfg.clips) * len(cfg.adam_lrs), "seeds": len({r["seed"] for r in runs})}
+            "seeds": len({r["seed"] for r in runs})}
 
 
 def families(rows: list[dict]) -> dict[tuple[str, str, str], dict[str, dict]]:
