@@ -13,6 +13,7 @@ from .core import (CLAIMS, MATERIAL, STATUSES, TRACE, Claim, Status, Verdict, cl
                    markdown_table, verdict)
 
 CHAPTERS = ("derivatives", "vanishing", "krizhevsky", "saturation", "sparsity", "cost", "powers", "through_time", "gates")
+CHAPTERS = ("derivatives", "vanishing", "krizhevsky", "saturation", "sparsity", "cost", "debate")
 for _chapter in CHAPTERS:
     importlib.import_module(f"{__name__}.{_chapter}")
 

@@ -1,0 +1,89 @@
+"""Chapter "debate": does a ReLU RNN with gradient clipping match LSTM/GRU with tanh on
+long-range tasks (R6)?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .core import Verdict, claim, fmt
+
+RELU, GATED = "ReLU RNN", "gated"  # the two families of the proposition (recurrent.FAMILIES)
+VARIANT = "equal"  # decided at equal hidden size, as Le et al. compare (the LSTM has 4x the weights)
+SUCCESS_MARGIN = 1 / 3  # "matches": success rate at most this far below the gated family's
+SENSITIVITY_RATIO = 0.5  # ReLU solving on under half the gated family's share of the grid: fragile
+MAJORITY = 0.5  # matching on at least this share of the informative tasks: holds with caveats
+
+
+def compare(summary: dict[str, Any], optimizer: str) -> list[dict[str, Any]]:
+    """Per informative task (one a member of either family solved at least once), the best ReLU
+    RNN against the best gated net under `optimizer`: success, sensitivity, steps, time."""
+    out = []
+    for task in summary["tasks"]:
+        fam = summary["families"].get((task, VARIANT, optimizer), {})
+        relu, gated = fam.get(RELU), fam.get(GATED)
+        if relu is None or gated is None or max(relu["success"], gated["success"]) == 0:
+            continue
+        out.append({"task": task, "relu": relu, "gated": gated,
+                    "matches": relu["success"] >= gated["success"] - SUCCESS_MARGIN - 1e-9,
+                    "robust": relu["sensitivity"] >= SENSITIVITY_RATIO * gated["sensitivity"]})
+    return out
+
+
+def resting_optimizer(summary: dict[str, Any]) -> str:
+    """The optimiser the verdict rests on: the one under which more tasks are informative (ties:
+    the higher summed success of the two families' best members; then Adam)."""
+    def score(opt: str) -> tuple[int, float]:
+        rows = compare(summary, opt)
+        return len(rows), sum(r["relu"]["success"] + r["gated"]["success"] for r in rows)
+    return max(reversed(summary["optimizers"]), key=score)
+
+
+@claim(id="relu-rnn-vs-gated",
+       literature="Le, Jaitly and Hinton (2015): IRNN about 97% on sequential pixel MNIST against "
+                  "65% for an LSTM and 35% for a tanh RNN (82%, 36%, 35% permuted), and IRNN "
+                  "solving the adding problem up to 400 steps like the LSTM.",
+       chapter="debate", experiments=("debate",),
+       claim="On long-range tasks a ReLU RNN trained with gradient clipping (Gaussian, identity, "
+             "positive-definite or independent recurrent weights) matches LSTM/GRU with tanh "
+             "trained the same way.",
+       measurement="per task, the best ReLU RNN's success rate over seeds at its tuned (lr, clip) "
+                   f"within {fmt(SUCCESS_MARGIN)} of the best gated net's, at equal hidden size, "
+                   "under the optimiser that makes more tasks informative; holds if on every "
+                   "informative task it matches and solves on at least "
+                   f"{fmt(SENSITIVITY_RATIO)} times the gated share of the grid")
+def relu_rnn_vs_gated(s: dict[str, Any]) -> Verdict:
+    opt = resting_optimizer(s)
+    rows = compare(s, opt)
+    other = [o for o in s["optimizers"] if o != opt]
+    other_rows = compare(s, other[0]) if other else []
+    numbers = {"informative": len(rows), "matched": sum(r["matches"] for r in rows),
+               "other_informative": len(other_rows),
+               "other_matched": sum(r["matches"] for r in other_rows)}
+    for r in rows:
+        t = r["task"]
+        numbers |= {f"{t}-relu-success": r["relu"]["success"], f"{t}-gated-success": r["gated"]["success"],
+                    f"{t}-relu-sensitivity": r["relu"]["sensitivity"],
+                    f"{t}-gated-sensitivity": r["gated"]["sensitivity"],
+                    f"{t}-steps-ratio": r["relu"]["median_steps"] / r["gated"]["median_steps"]}
+    if not rows:
+        return Verdict("inconclusive", f"no ReLU or gated network solved any task under either "
+                       f"optimiser within the budget, so the runs cannot compare them", numbers)
+    detail = "; ".join(f"{r['task']}: {r['relu']['kind']} {fmt(r['relu']['success'])} against "
+                       f"{r['gated']['kind']} {fmt(r['gated']['success'])}, on "
+                       f"{fmt(r['relu']['sensitivity'])} against {fmt(r['gated']['sensitivity'])} "
+                       f"of the grid" for r in rows)
+    tail = (f" (with {opt}; with {other[0]} it matches on {numbers['other_matched']} of "
+            f"{numbers['other_informative']} informative tasks)" if other else "")
+    matched = numbers["matched"]
+    if matched == len(rows) and all(r["robust"] for r in rows):
+        return Verdict("holds", f"the best ReLU RNN matches the best gated net on all {len(rows)} "
+                       f"informative tasks and is about as robust to the grid ({detail}){tail}", numbers)
+    if matched == len(rows):
+        return Verdict("holds with caveats", f"the best ReLU RNN matches on all {len(rows)} "
+                       f"informative tasks, but solves on a much smaller share of the (lr, clip) "
+                       f"grid somewhere ({detail}){tail}", numbers)
+    if matched >= MAJORITY * len(rows):
+        return Verdict("holds with caveats", f"the best ReLU RNN matches on {matched} of "
+                       f"{len(rows)} informative tasks ({detail}){tail}", numbers)
+    return Verdict("does not hold", f"the best ReLU RNN matches on only {matched} of {len(rows)} "
+                   f"informative tasks ({detail}){tail}", numbers)

@@ -1,0 +1,474 @@
+"""The recurrent models of the debate chapter (claim R6), K of them stacked into one module.
+
+Every kind is a set of parameters with a leading model axis K, so the grid points (and seeds)
+of one kind train in one forward pass: batched matrix products over K (`torch.bmm`), one
+Python loop over time for all K models. `Stack` holds them; `reference` builds model k alone,
+from the fused PyTorch kernels (`nn.RNN`, `nn.LSTM`, `nn.GRU`) where one computes exactly that
+model, and from a plain per-step loop where none does (IndRNN, LRU); the tests hold the stack
+against it.
+
+Kinds (every one reads the sequence and predicts from its last step):
+- ``tanh``: Elman network with tanh, PyTorch's default uniform(+-1/sqrt(H)) initialisation.
+- ``relu``: Elman network with ReLU, Gaussian weights N(0, 1/H) (spectral radius about 1).
+- ``irnn``: ReLU, recurrent weights the identity, biases zero, input weights N(0, 0.001^2)
+  (Le, Jaitly and Hinton 2015, section 3).
+- ``nprnn``: ReLU, recurrent weights a positive-definite matrix R^T R / H + I scaled so that its
+  largest eigenvalue is 1 (Talathi and Vartak 2015).
+- ``indrnn``: ReLU, element-wise recurrent weights u, h_t = relu(W x_t + u * h_{t-1} + b), with
+  |u| kept at most 2^(1/T) after every update, T the sequence length (Li et al. 2018, section 3.1).
+- ``lstm`` (forget-gate bias 1) and ``lstm_fb`` (forget-gate bias `big_forget_bias`, one of the
+  larger values Le et al. searched over): Hochreiter and Schmidhuber (1997), PyTorch's equations.
+- ``gru``: Cho et al. (2014), PyTorch's equations.
+- ``lru``: linear recurrent unit (Orvieto et al. 2023): x_t = lambda * x_{t-1} + gamma * (B u_t),
+  lambda = exp(-exp(nu) + i exp(theta)) on a ring r_min <= |lambda| <= r_max, gamma =
+  sqrt(1 - |lambda|^2), y_t = Re(C x_t) + D u_t; no nonlinearity inside the recurrence, a GELU
+  and a linear mixing layer between `lru_layers` residual blocks (pre-LayerNorm); the recurrence
+  over time is computed with a parallel prefix scan (`linear_scan`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+FAMILIES = {"tanh": "tanh RNN", "relu": "ReLU RNN", "irnn": "ReLU RNN", "nprnn": "ReLU RNN",
+            "indrnn": "ReLU RNN", "lstm": "gated", "lstm_fb": "gated", "gru": "gated",
+            "lru": "linear"}
+KINDS = tuple(FAMILIES)
+LABELS = {"tanh": "tanh RNN", "relu": "ReLU RNN (Gaussian)", "irnn": "IRNN", "nprnn": "np-RNN",
+          "indrnn": "IndRNN", "lstm": "LSTM", "lstm_fb": "LSTM (forget bias big)", "gru": "GRU",
+          "lru": "LRU"}
+ELMAN = ("tanh", "relu", "irnn", "nprnn")
+GATES = {"lstm": 4, "lstm_fb": 4, "gru": 3}  # gate blocks stacked in W_ih, W_hh (PyTorch order)
+
+
+@dataclass(frozen=True)
+class RecurrentConfig:
+    kind: str
+    n_in: int
+    n_out: int
+    hidden: int = 32
+    length: int = 100  # the task's sequence length T: IndRNN's bound |u| <= 2^(1/T)
+    big_forget_bias: float = 4.0  # lstm_fb's forget-gate bias (lstm: 1)
+    irnn_input_std: float = 1e-3  # Le et al.: input weights N(0, 0.001^2)
+    lru_layers: int = 2
+    lru_r_min: float = 0.9  # ring of initial |lambda| (Orvieto et al., long-range setting)
+    lru_r_max: float = 0.999
+    lru_max_phase: float = math.pi / 10
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAMILIES:
+            raise ValueError(f"unknown recurrent kind {self.kind!r}; valid choices: {', '.join(KINDS)}")
+
+    @property
+    def indrnn_bound(self) -> float:
+        return 2 ** (1 / self.length)
+
+
+# --- initialisation: one model's parameters from a generator ---------------------------------
+
+
+def init_params(cfg: RecurrentConfig, gen: torch.Generator) -> dict[str, torch.Tensor]:
+    """One model's parameters, drawn from `gen` (each kind's initialisation, as documented above)."""
+    h, f, o = cfg.hidden, cfg.n_in, cfg.n_out
+    uni = lambda *shape, bound: (torch.rand(*shape, generator=gen) * 2 - 1) * bound
+    normal = lambda *shape, std: torch.randn(*shape, generator=gen) * std
+    head = {"W_out": uni(o, h, bound=1 / math.sqrt(h)), "b_out": torch.zeros(o)}
+    k = cfg.kind
+    if k == "tanh":
+        p = {"W_ih": uni(h, f, bound=1 / math.sqrt(h)), "W_hh": uni(h, h, bound=1 / math.sqrt(h)),
+             "b": uni(h, bound=1 / math.sqrt(h))}
+    elif k == "relu":
+        p = {"W_ih": normal(h, f, std=1 / math.sqrt(f)), "W_hh": normal(h, h, std=1 / math.sqrt(h)),
+             "b": torch.zeros(h)}
+    elif k == "irnn":
+        p = {"W_ih": normal(h, f, std=cfg.irnn_input_std), "W_hh": torch.eye(h), "b": torch.zeros(h)}
+    elif k == "nprnn":
+        p = {"W_ih": normal(h, f, std=1 / math.sqrt(f)), "W_hh": np_recurrent(h, gen),
+             "b": torch.zeros(h)}
+    elif k == "indrnn":
+        p = {"W_ih": normal(h, f, std=1 / math.sqrt(f)), "u": torch.rand(h, generator=gen),
+             "b": torch.zeros(h)}
+    elif k in GATES:
+        g = GATES[k]
+        bound = 1 / math.sqrt(h)
+        p = {"W_ih": uni(g * h, f, bound=bound), "W_hh": uni(g * h, h, bound=bound),
+             "b_ih": uni(g * h, bound=bound), "b_hh": uni(g * h, bound=bound)}
+        if g == 4:  # forget gate, the second block: its whole bias b_ih + b_hh set to the target
+            p["b_ih"][h:2 * h] = 1.0 if k == "lstm" else cfg.big_forget_bias
+            p["b_hh"][h:2 * h] = 0.0
+    else:
+        p = {"W_enc": uni(h, f, bound=1 / math.sqrt(f)), "b_enc": torch.zeros(h)}
+        for layer in range(cfg.lru_layers):
+            p |= {f"{name}{layer}": t for name, t in lru_layer_params(cfg, gen).items()}
+    return p | head
+
+
+def np_recurrent(h: int, gen: torch.Generator) -> torch.Tensor:
+    """Talathi and Vartak's normalised positive-definite matrix: A = R^T R / h + I with R standard
+    normal, divided by its largest eigenvalue (so that eigenvalue is 1, all others in (0, 1))."""
+    r = torch.randn(h, h, generator=gen, dtype=torch.float64)
+    a = r.T @ r / h + torch.eye(h, dtype=torch.float64)
+    return (a / torch.linalg.eigvalsh(a)[-1]).float()
+
+
+def lru_layer_params(cfg: RecurrentConfig, gen: torch.Generator) -> dict[str, torch.Tensor]:
+    """One LRU block (Orvieto et al. 2023, section 3 and their appendix A): lambda uniform on the
+    ring [r_min, r_max] with phase in [0, max_phase], gamma_log = log sqrt(1 - |lambda|^2),
+    B and C complex Gaussian with variances 1/(2 H) and 1/H."""
+    h = cfg.hidden
+    u1, u2 = torch.rand(h, generator=gen), torch.rand(h, generator=gen)
+    r2 = u1 * (cfg.lru_r_max ** 2 - cfg.lru_r_min ** 2) + cfg.lru_r_min ** 2  # |lambda|^2
+    nu_log = torch.log(-0.5 * torch.log(r2))
+    theta_log = torch.log(cfg.lru_max_phase * u2)
+    gamma_log = 0.5 * torch.log(1 - r2)
+    normal = lambda *shape, std: torch.randn(*shape, generator=gen) * std
+    bound = 1 / math.sqrt(h)
+    return {"nu_log": nu_log, "theta_log": theta_log, "gamma_log": gamma_log,
+            "B_re": normal(h, h, std=1 / math.sqrt(2 * h)), "B_im": normal(h, h, std=1 / math.sqrt(2 * h)),
+            "C_re": normal(h, h, std=1 / math.sqrt(h)), "C_im": normal(h, h, std=1 / math.sqrt(h)),
+            "D": normal(h, std=1.0), "ln_w": torch.ones(h), "ln_b": torch.zeros(h),
+            "W_mix": (torch.rand(h, h, generator=gen) * 2 - 1) * bound, "b_mix": torch.zeros(h)}
+
+
+def n_params(cfg: RecurrentConfig) -> int:
+    """Trainable parameters of one model of `cfg`."""
+    return sum(t.numel() for t in init_params(cfg, torch.Generator().manual_seed(0)).values())
+
+
+MATCH_CAP = 4  # a parameter-matched model is at most this many times wider than `hidden`
+
+
+def matched_hidden(cfg: RecurrentConfig, target: int) -> int:
+    """The hidden size, at most MATCH_CAP * cfg.hidden, at which a model of `cfg`'s kind has the
+    parameter count closest to `target`. The cap binds for IndRNN alone: its count grows only
+    linearly with width (one recurrent weight per unit)."""
+    return min(range(1, MATCH_CAP * cfg.hidden + 1),
+               key=lambda h: abs(n_params(replace(cfg, hidden=h)) - target))
+
+
+# --- the stack: K models of one kind -----------------------------------------------------------
+
+
+class Stack(nn.Module):
+    """K models of one kind; model k is `init_params(cfg, Generator().manual_seed(seeds[k]))`.
+
+    forward: x (K, B, T, F) -> (K, B, n_out), model k reading x[k]."""
+
+    def __init__(self, cfg: RecurrentConfig, seeds: list[int]) -> None:
+        super().__init__()
+        self.cfg = cfg
+        per_model = [init_params(cfg, torch.Generator().manual_seed(s)) for s in seeds]
+        for name in per_model[0]:
+            self.register_parameter(name, nn.Parameter(torch.stack([p[name] for p in per_model])))
+
+    def model(self, k: int) -> dict[str, torch.Tensor]:
+        """Model k's parameters (detached copies)."""
+        return {n: p[k].detach().clone() for n, p in self.named_parameters()}
+
+    @torch.no_grad()
+    def constrain(self) -> None:
+        """Project back onto the allowed set after an update (IndRNN: |u| <= 2^(1/T))."""
+        if self.cfg.kind == "indrnn":
+            self.u.clamp_(-self.cfg.indrnn_bound, self.cfg.indrnn_bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        kind = self.cfg.kind
+        if kind == "lru":
+            h = self._lru(x)
+        else:
+            w_ih = self.W_ih.transpose(1, 2)  # (K, F, G*H)
+            b = self.b if hasattr(self, "b") else self.b_ih
+            xp = torch.baddbmm(b[:, None], x.flatten(1, 2), w_ih)  # (K, B*T, G*H), every step at once
+            xp = xp.unflatten(1, x.shape[1:3]).permute(2, 0, 1, 3)  # (T, K, B, G*H)
+            h = getattr(self, f"_{'elman' if kind in ELMAN else kind.split('_')[0]}")(xp)
+        return torch.baddbmm(self.b_out[:, None], h, self.W_out.transpose(1, 2))  # (K, B, n_out)
+
+    def _elman(self, xp: torch.Tensor) -> torch.Tensor:
+        act = torch.tanh if self.cfg.kind == "tanh" else torch.relu
+        w_hh = self.W_hh.transpose(1, 2)  # (K, H, H)
+        h = torch.zeros_like(xp[0])  # (K, B, H)
+        for x_t in xp:
+            h = act(torch.baddbmm(x_t, h, w_hh))
+        return h
+
+    def _indrnn(self, xp: torch.Tensor) -> torch.Tensor:
+        u = self.u[:, None]  # (K, 1, H)
+        h = torch.zeros_like(xp[0])
+        for x_t in xp:
+            h = torch.relu(torch.addcmul(x_t, u, h))
+        return h
+
+    def _lstm(self, xp: torch.Tensor) -> torch.Tensor:
+        w_hh = self.W_hh.transpose(1, 2)  # (K, H, 4H)
+        xp = xp + self.b_hh[None, :, None]
+        h = c = torch.zeros_like(xp[0, ..., : self.cfg.hidden])  # (K, B, H)
+        for x_t in xp:
+            i, f, g, o = torch.baddbmm(x_t, h, w_hh).chunk(4, dim=-1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+        return h
+
+    def _gru(self, xp: torch.Tensor) -> torch.Tensor:
+        w_hh = self.W_hh.transpose(1, 2)  # (K, H, 3H)
+        b_hh = self.b_hh[:, None]  # (K, 1, 3H)
+        h = torch.zeros_like(xp[0, ..., : self.cfg.hidden])
+        for x_t in xp:
+            xr, xz, xn = x_t.chunk(3, dim=-1)
+            hr, hz, hn = torch.baddbmm(b_hh, h, w_hh).chunk(3, dim=-1)
+            r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+            n = torch.tanh(xn + r * hn)
+            h = n + z * (h - n)  # (1 - z) * n + z * h
+        return h
+
+    def _lru(self, x: torch.Tensor) -> torch.Tensor:
+        """Residual blocks u <- u + mix(gelu(LRU(LN(u)))); the last block is needed at the last
+        step only, so its state there is summed in closed form instead of scanned."""
+        hid, last = self.cfg.hidden, self.cfg.lru_layers - 1
+        u = torch.baddbmm(self.b_enc[:, None], x.flatten(1, 2), self.W_enc.transpose(1, 2))
+        u = u.unflatten(1, x.shape[1:3])  # (K, B, T, H)
+        for layer in range(self.cfg.lru_layers):
+            p = lambda name: getattr(self, f"{name}{layer}")
+            v = F.layer_norm(u, (hid,)) * p("ln_w")[:, None, None] + p("ln_b")[:, None, None]
+            log_lam = torch.complex(-torch.exp(p("nu_log")), torch.exp(p("theta_log")))  # (K, N)
+            gamma = torch.exp(p("gamma_log"))[:, None]  # (K, 1, N)
+            flat = v.flatten(1, 2)  # (K, B*T, H); B u_t for a real u_t: two real products
+            bu = torch.complex(torch.bmm(flat, p("B_re").transpose(1, 2)) * gamma,
+                               torch.bmm(flat, p("B_im").transpose(1, 2)) * gamma)
+            bu = bu.unflatten(1, v.shape[1:3])  # (K, B, T, N)
+            if layer == last:  # x_T = sum_t lam^(T-1-t) b_t
+                ages = torch.arange(x.shape[2] - 1, -1, -1, dtype=v.dtype, device=v.device)
+                s = (torch.exp(ages[:, None] * log_lam[:, None]) [:, None] * bu).sum(2, keepdim=True)
+                v = v[:, :, -1:]  # (K, B, 1, H)
+            else:
+                s = linear_scan(torch.exp(log_lam), bu)  # (K, B, T, N)
+            s_flat = s.flatten(1, 2)
+            y = (torch.bmm(s_flat.real, p("C_re").transpose(1, 2))
+                 - torch.bmm(s_flat.imag, p("C_im").transpose(1, 2))).unflatten(1, v.shape[1:3])
+            y = F.gelu(y + p("D")[:, None, None] * v)  # Re(C x_t) + D u_t, then the nonlinearity
+            mix = torch.baddbmm(p("b_mix")[:, None], y.flatten(1, 2), p("W_mix").transpose(1, 2))
+            u = u[:, :, -v.shape[2]:] + mix.unflatten(1, v.shape[1:3])
+        return u[:, :, -1]  # (K, B, H)
+
+
+def linear_scan(lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """All states of x_t = lam * x_{t-1} + b_t (x_{-1} = 0) for lam (K, N), b (K, B, T, N).
+
+    A step-doubling prefix scan (Hillis and Steele's form of the parallel scan, Blelloch 1990):
+    ceil(log2 T) vectorised steps; after the step with offset d, x[t] holds the sum of
+    lam^(t-s) b_s over the 2d most recent s. The backward pass is the same scan run backwards
+    in time with conj(lam) (the adjoint recurrence), so autograd stores no intermediate."""
+    return _LinearScan.apply(lam, b)
+
+
+def _doubling_scan(lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    x, power, d = b.clone(), lam[:, None, None], 1  # power (K, 1, 1, N) = lam^d
+    while d < b.shape[2]:
+        x[:, :, d:] += power * x[:, :, :-d].clone()
+        power, d = power * power, 2 * d
+    return x
+
+
+class _LinearScan(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        x = _doubling_scan(lam, b)
+        ctx.save_for_backward(lam, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        lam, x = ctx.saved_tensors
+        # adjoint a_t = grad_t + conj(lam) a_{t+1}: dL/db_t = a_t, dL/dlam = sum_t conj(x_{t-1}) a_t
+        a = _doubling_scan(lam.conj(), grad.flip(2)).flip(2)
+        grad_lam = (x[:, :, :-1].conj() * a[:, :, 1:]).sum(dim=(1, 2))
+        return grad_lam, a
+
+
+def sequential_scan(lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """`linear_scan` as a plain loop over time: the reference the tests hold it against."""
+    x, out = torch.zeros_like(b[:, :, 0]), []
+    for t in range(b.shape[2]):
+        x = lam[:, None] * x + b[:, :, t]
+        out.append(x)
+    return torch.stack(out, dim=2)
+
+
+# --- one model alone, from PyTorch's fused kernels where they compute it --------------------------
+
+
+class Reference(nn.Module):
+    """Model k of a stack on its own: `nn.RNN`/`nn.LSTM`/`nn.GRU` for the kinds they compute
+    exactly; IndRNN and LRU as a one-model `Stack` (the same code path, K = 1)."""
+
+    def __init__(self, cfg: RecurrentConfig, params: dict[str, torch.Tensor]) -> None:
+        super().__init__()
+        self.cfg = cfg
+        if cfg.kind in ELMAN or cfg.kind in GATES:
+            if cfg.kind in ELMAN:
+                self.rnn = nn.RNN(cfg.n_in, cfg.hidden, batch_first=True,
+                                  nonlinearity="tanh" if cfg.kind == "tanh" else "relu")
+                b_ih, b_hh = params["b"], torch.zeros_like(params["b"])
+            else:
+                self.rnn = (nn.GRU if cfg.kind == "gru" else nn.LSTM)(cfg.n_in, cfg.hidden,
+                                                                     batch_first=True)
+                b_ih, b_hh = params["b_ih"], params["b_hh"]
+            with torch.no_grad():
+                for name, value in (("weight_ih_l0", params["W_ih"]), ("weight_hh_l0", params["W_hh"]),
+                                    ("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)):
+                    getattr(self.rnn, name).copy_(value)
+            if cfg.kind in ELMAN:  # the model has one bias; nn.RNN's second stays at zero
+                self.rnn.bias_hh_l0.requires_grad_(False)
+            self.head = nn.Linear(cfg.hidden, cfg.n_out)
+            with torch.no_grad():
+                self.head.weight.copy_(params["W_out"])
+                self.head.bias.copy_(params["b_out"])
+        else:
+            self.stack = Stack(cfg, [0])
+            with torch.no_grad():
+                for name, value in params.items():
+                    getattr(self.stack, name).copy_(value[None])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T, F) -> (B, n_out)."""
+        if hasattr(self, "stack"):
+            return self.stack(x[None])[0]
+        out, _ = self.rnn(x)  # (B, T, H)
+        return self.head(out[:, -1])
+
+
+def sequential_indrnn(cfg: RecurrentConfig, params: dict[str, torch.Tensor],
+                      x: torch.Tensor) -> torch.Tensor:
+    """IndRNN written out step by step from Li et al.'s equation (2), for one model: x (B, T, F)."""
+    h = torch.zeros(x.shape[0], cfg.hidden)
+    for t in range(x.shape[1]):
+        h = torch.relu(x[:, t] @ params["W_ih"].T + params["u"] * h + params["b"])
+    return h @ params["W_out"].T + params["b_out"]
+
+
+# --- training a stack: every model its own optimiser, learning rate and clipping threshold -------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One model of a stack: its optimiser, learning rate, clipping threshold and seed (which
+    fixes its initialisation and the order it sees the training examples in)."""
+
+    optimizer: str  # "sgd" (momentum SGD_MOMENTUM) or "adam"
+    lr: float
+    clip: float  # max global gradient norm of this model (Pascanu et al. 2013, Algorithm 1)
+    seed: int
+
+
+OPTIMIZERS = ("sgd", "adam")
+SGD_MOMENTUM = 0.9
+ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
+
+
+@dataclass(frozen=True)
+class Budget:
+    steps: int = 1000
+    batch_size: int = 32
+    eval_every: int = 50  # steps between test evaluations (steps to solve are counted in these)
+    eval_examples: int = 256  # test examples per evaluation during training; the final uses all
+
+
+def per_model_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """out (K, B, O), y (K, B, 1) float (MSE) or (K, B) labels (cross-entropy) -> (K,)."""
+    if y.is_floating_point():
+        return ((out - y) ** 2).mean(dim=(1, 2))
+    return F.cross_entropy(out.flatten(0, 1), y.flatten(), reduction="none").view(y.shape).mean(1)
+
+
+def per_model_error(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Test error of each model, (K,): MSE for float targets, the misclassified share for labels."""
+    if y.is_floating_point():
+        return ((out - y) ** 2).mean(dim=(1, 2))
+    return (out.argmax(-1) != y).float().mean(1)
+
+
+@torch.no_grad()
+def evaluate(stack: Stack, x: torch.Tensor, y: torch.Tensor, chunk: int = 512) -> torch.Tensor:
+    """Each model's error on the same examples x (N, T, F), y (N, ...): (K,)."""
+    k_models = stack.W_out.shape[0]
+    total = torch.zeros(k_models, device=x.device)
+    for i in range(0, len(x), chunk):
+        xb, yb = x[i:i + chunk], y[i:i + chunk]
+        out = stack(xb.expand(k_models, *xb.shape))
+        total += per_model_error(out, yb.expand(k_models, *yb.shape)) * len(xb)
+    return total / len(x)
+
+
+def train_stack(cfg: RecurrentConfig, settings: list[Setting], data, budget: Budget, *,
+                target: float, blowup: float, device: str = "cpu") -> tuple[list[dict], float]:
+    """Train one model per setting, all in one stack, on `data` (a `data.Dataset` of sequences).
+
+    Every model draws its mini-batches (with replacement) from its own seed's generator, clips
+    its own gradient norm, and steps its own optimiser (SGD with momentum or Adam, written out
+    elementwise so models can differ). Every `eval_every` steps each model's error on the first
+    `eval_examples` test examples is recorded; the first evaluation at or below `target` is its
+    step to solve (None if never: censored). A model is marked diverged, and frozen, when its loss
+    or gradient is not finite or its evaluated error exceeds `blowup`. Returns one record per
+    model and the wall-clock seconds per training step of the whole stack."""
+    stack = Stack(cfg, [s.seed for s in settings]).to(device)
+    params = list(stack.parameters())
+    k_models = len(settings)
+    col = lambda values: torch.tensor(values, dtype=torch.float32, device=device)
+    lr, clip = col([s.lr for s in settings]), col([s.clip for s in settings])
+    adam = torch.tensor([s.optimizer == "adam" for s in settings], device=device)
+    shape = lambda p: (k_models,) + (1,) * (p.dim() - 1)
+    buf = [torch.zeros_like(p) for p in params]  # SGD momentum; Adam's first moment
+    sq = [torch.zeros_like(p) for p in params]  # Adam's second moment
+    x, y = data.x_train.to(device), data.y_train.to(device)
+    x_eval, y_eval = data.x_test[:budget.eval_examples].to(device), data.y_test[:budget.eval_examples].to(device)
+    gens = [torch.Generator().manual_seed(s.seed) for s in settings]
+    live = torch.ones(k_models, dtype=torch.bool, device=device)
+    records = [{"curve": [], "solved_at": None, "diverged_at": None} for _ in settings]
+    (b1, b2), start = ADAM_BETAS, time.perf_counter()
+    for step in range(1, budget.steps + 1):
+        idx = torch.stack([torch.randint(0, len(x), (budget.batch_size,), generator=g)
+                           for g in gens]).to(device)  # (K, B)
+        loss = per_model_loss(stack(x[idx]), y[idx])  # (K,)
+        grads = torch.autograd.grad(loss.sum(), params)  # model k's gradient sits in slice k
+        norm = torch.stack([g.flatten(1).pow(2).sum(1) for g in grads]).sum(0).sqrt()  # (K,)
+        live &= torch.isfinite(loss) & torch.isfinite(norm)
+        coef = torch.where(live, (clip / (norm + 1e-6)).clamp(max=1.0), 0.0)
+        with torch.no_grad():
+            for p, g, m, v in zip(params, grads, buf, sq):
+                g = torch.nan_to_num(g) * coef.view(shape(p))
+                a = adam.view(shape(p))
+                m.copy_(torch.where(a, b1 * m + (1 - b1) * g, SGD_MOMENTUM * m + g))
+                v.copy_(torch.where(a, b2 * v + (1 - b2) * g * g, v))
+                adam_step = m / (1 - b1 ** step) / ((v / (1 - b2 ** step)).sqrt() + ADAM_EPS)
+                p.sub_(torch.where(live.view(shape(p)), lr.view(shape(p)) * torch.where(a, adam_step, m), 0.0))
+            stack.constrain()
+        if step % budget.eval_every == 0 or step == budget.steps:
+            err = evaluate(stack, x_eval, y_eval)
+            live &= torch.isfinite(err) & (err <= blowup)
+            _record(records, step, err.tolist(), live.tolist(), target)
+            if not bool(live.any()):
+                break
+    seconds_per_step = (time.perf_counter() - start) / step
+    final = evaluate(stack, data.x_test.to(device), data.y_test.to(device)).tolist()
+    for rec, f, setting in zip(records, final, settings):
+        rec |= {"final": f if rec["diverged_at"] is None else None, "diverged": rec["diverged_at"] is not None,
+                **setting.__dict__}
+    return records, seconds_per_step
+
+
+def _record(records: list[dict], step: int, errors: list[float], live: list[bool],
+            target: float) -> None:
+    for rec, err, ok in zip(records, errors, live):
+        if rec["diverged_at"] is not None:
+            continue
+        if not ok:
+            rec["diverged_at"] = step
+            continue
+        rec["curve"].append((step, err))
+        if rec["solved_at"] is None and err <= target:
+            rec["solved_at"] = step
