@@ -12,8 +12,7 @@ import importlib
 from .core import (CLAIMS, MATERIAL, STATUSES, TRACE, Claim, Status, Verdict, claim, fmt, ledger,
                    markdown_table, verdict)
 
-CHAPTERS = ("derivatives", "vanishing", "krizhevsky", "saturation", "sparsity", "cost", "powers", "through_time", "gates")
-CHAPTERS = ("derivatives", "vanishing", "krizhevsky", "saturation", "sparsity", "cost", "debate")
+CHAPTERS = ("derivatives", "vanishing", "krizhevsky", "saturation", "sparsity", "cost", "powers", "through_time", "gates", "debate")
 for _chapter in CHAPTERS:
     importlib.import_module(f"{__name__}.{_chapter}")
 

@@ -22,8 +22,7 @@ from ..registry import Registry
 from ..scale import SCALES, check_scale, current_scale, override
 
 EXPERIMENTS: Registry["Experiment"] = Registry("experiment")
-MODULES = ("derivatives", "vanishing", "krizhevsky", "saturation", "cost", "sparsity", "powers", "through_time", "gates")  # one module per chapter; importing registers them
-MODULES = ("derivatives", "vanishing", "krizhevsky", "saturation", "cost", "sparsity", "debate")  # one module per chapter; importing registers them
+MODULES = ("derivatives", "vanishing", "krizhevsky", "saturation", "cost", "sparsity", "powers", "through_time", "gates", "debate")  # one module per chapter; importing registers them
 
 
 @dataclass(frozen=True)
