@@ -1,6 +1,6 @@
 # Two entry points: `make book` builds the executable book, `make test` runs every test.
 # Both create the virtual environment in .venv and install the pinned requirements first, and
-# fetch MathJax into _static/ so that the built book renders its equations with no network.
+# fetch MathJax into _vendor/ (served as _static/mathjax) so that the built book renders its equations with no network.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 MATHJAX_VERSION := 3.2.2
 MATHJAX_SHA256 := 1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
 MATHJAX_TGZ := .cache/mathjax-$(MATHJAX_VERSION).tgz
-MATHJAX := _static/mathjax/tex-mml-chtml.js
+MATHJAX := _vendor/mathjax/tex-mml-chtml.js
 
 .PHONY: book test mathjax clean
 
@@ -28,8 +28,8 @@ $(MATHJAX_TGZ):
 
 $(MATHJAX): $(MATHJAX_TGZ)
 	echo "$(MATHJAX_SHA256)  $(MATHJAX_TGZ)" | sha256sum --check --quiet
-	rm -rf _static/mathjax && mkdir -p _static/mathjax
-	tar -xzf $(MATHJAX_TGZ) -C _static/mathjax --strip-components=2 package/es5/tex-mml-chtml.js \
+	rm -rf _vendor/mathjax && mkdir -p _vendor/mathjax
+	tar -xzf $(MATHJAX_TGZ) -C _vendor/mathjax --strip-components=2 package/es5/tex-mml-chtml.js \
 	    package/es5/input package/es5/output/chtml package/es5/a11y package/es5/ui package/es5/sre
 	touch $(MATHJAX)
 

@@ -50,6 +50,7 @@ COLLECT = r"""
     text: text,
     cells: [...document.querySelectorAll("td, th")].map(c => c.innerText.trim()),
     problematic: [...document.querySelectorAll(".problematic")].map(e => e.textContent),
+    width: Math.ceil(document.documentElement.scrollWidth),
     height: Math.ceil(document.documentElement.scrollHeight),
   });
 })()
@@ -148,7 +149,12 @@ class Browser:
             msg["sessionId"] = self.session
         fut = self._pending[msg_id] = self.loop.create_future()
         await self.ws.write_message(json.dumps(msg))
-        return await asyncio.wait_for(fut, 60)
+        return await asyncio.wait_for(fut, 180)  # a long page's screenshot on a busy machine
+
+    def _send(self, method: str, **params: Any) -> None:
+        """A command whose answer nobody waits for (continuing or refusing a request)."""
+        msg = {"id": next(self._ids), "method": method, "params": params, "sessionId": self.session}
+        self.ws.write_message(json.dumps(msg))
 
     async def _read(self) -> None:
         while (raw := await self.ws.read_message()) is not None:
@@ -171,9 +177,10 @@ class Browser:
             local = urlparse(url).hostname in LOCAL_HOSTS
             if not local:
                 self.events.append(Problem("external request", url))
-            cmd = ("Fetch.continueRequest", {"requestId": p["requestId"]}) if local else (
-                "Fetch.failRequest", {"requestId": p["requestId"], "errorReason": "BlockedByClient"})
-            asyncio.ensure_future(self._call(cmd[0], **cmd[1]))
+            if local:
+                self._send("Fetch.continueRequest", requestId=p["requestId"])
+            else:
+                self._send("Fetch.failRequest", requestId=p["requestId"], errorReason="BlockedByClient")
         elif method == "Runtime.consoleAPICalled" and p["type"] in ("error", "assert"):
             args = " ".join(str(a.get("value", a.get("description", ""))) for a in p["args"])
             self.events.append(Problem("console error", args))
@@ -203,9 +210,7 @@ class Browser:
             raise RuntimeError(f"collecting {url} failed: {out['exceptionDetails']}")
         found = json.loads(out["result"]["value"])
         if screenshot is not None:
-            metrics = await self._call("Page.getLayoutMetrics")
-            width = metrics["cssContentSize"]["width"]
-            height = min(found["height"], max_height)
+            width, height = max(found["width"], 320), min(max(found["height"], 200), max_height)
             shot = await self._call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
                                     clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1})
             screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -260,8 +265,22 @@ def problems(site: Site, url: str, found: dict[str, Any]) -> list[Problem]:
     return out
 
 
+REDIRECT = re.compile(r'<meta http-equiv="refresh" content="\d+;\s*url=([^"]+)"', re.I)
+
+
 def html_pages(root: Path) -> list[Path]:
-    """The content pages of a Sphinx build (not its search page or generated index)."""
+    """The content pages of a Sphinx build (not its search page, generated index or redirects)."""
     skip = {"search.html", "genindex.html", "py-modindex.html"}
     return sorted(p for p in root.rglob("*.html")
-                  if p.name not in skip and not any(part.startswith("_") for part in p.relative_to(root).parts))
+                  if p.name not in skip and not any(part.startswith("_") for part in p.relative_to(root).parts)
+                  and not REDIRECT.search(p.read_text(errors="replace")))
+
+
+def broken_redirects(root: Path) -> list[Problem]:
+    """Redirect stubs (the root index.html of a Jupyter Book) whose target does not exist."""
+    out = []
+    for page in root.rglob("*.html"):
+        m = REDIRECT.search(page.read_text(errors="replace"))
+        if m and not (page.parent / urldefrag(m.group(1)).url).is_file():
+            out.append(Problem("broken link", f"{page.relative_to(root)} redirects to {m.group(1)}"))
+    return out

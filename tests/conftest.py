@@ -77,8 +77,8 @@ class BookBuild:
 
 def build_book(out: Path, env: dict[str, str]) -> BookBuild:
     """What `make book` does, into `out`: refresh the execution cache, then build with
-    warnings as errors. MathJax is fetched into _static/ first if it is missing."""
-    if not (ROOT / "_static" / "mathjax" / "tex-mml-chtml.js").exists():
+    warnings as errors. MathJax is fetched into _vendor/ first if it is missing."""
+    if not (ROOT / "_vendor" / "mathjax" / "tex-mml-chtml.js").exists():
         subprocess.run(["make", "mathjax"], cwd=ROOT, check=True)
     bin_dir = Path(sys.executable).parent
     start = time.perf_counter()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import Browser, Site, chromium_binary, html_pages, problems
+from browser import Browser, Site, broken_redirects, chromium_binary, html_pages, problems
 from fixtures import broken_site
 
 REQUIRED = bool(os.environ.get("RELU_TANH_REQUIRE_BROWSER"))  # set by .ci/run
@@ -65,4 +65,6 @@ def test_every_page_of_the_smoke_book(smoke_book, browser: Browser) -> None:
                                                        rel.replace("/", "__").replace(".html", ".png")))
             if found:
                 report[rel] = found
+    if broken_redirects(html):
+        report["redirects"] = broken_redirects(html)
     assert not report, "\n".join(f"{page}: {p.kind}: {p.detail}" for page, ps in report.items() for p in ps)
