@@ -73,9 +73,11 @@ def test_micro_summary(micro):
         assert set(per_dtype) == {"of_clone", "of_prealloc", "clone_over_prealloc", "into_of_prealloc"}
         assert all(math.isfinite(v) and v > 0 for v in per_dtype.values())
     header, rows = cost.micro_table(s, [(s["largest"], d) for d in micro.config.dtypes])
-    assert "kernel" not in header and len(rows) == len(ACTS) * len(bench.MODES) * len(micro.config.dtypes)
-    assert all(len(r) == len(header) for r in rows)
-    assert {r[0] for r in rows} == set(micro.config.dtypes)
+    assert "kernel" not in header and len(rows) == len(ACTS) * len(bench.MODES)
+    assert all(len(r) == len(header) == 2 + 3 * len(micro.config.dtypes) for r in rows)
+    assert {r[0] for r in rows} == ACTS and header[2].startswith("float32 at ")
+    assert "fit inside" in cost.llc_relation(s | {"llc_bytes": 2**30})
+    assert "2 times this machine's" in cost.llc_relation(s | {"llc_bytes": s["largest"]})  # bfloat16: 2 bytes
 
 
 def test_largest_tensors_are_timed_into_a_preallocated_output(micro):
@@ -343,6 +345,7 @@ def test_micro_table_names_the_kernel_when_compiled_rows_exist(micro):
     header, rows = cost.micro_table(both, [(s["largest"], "float32")])
     k = header.index("kernel")
     assert [r[k] for r in rows].count("compiled") == len(rows) // 2 == len(ACTS) * len(bench.MODES)
+    assert all(len(r) == len(header) for r in rows)
 
 
 def test_plots(micro, step):

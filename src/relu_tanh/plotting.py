@@ -15,7 +15,7 @@ from . import activations
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 COLORS = {"relu": "#0072B2", "tanh": "#D55E00", "sigmoid": "#009E73", "leaky_relu": "#CC79A7",
           "gelu": "#E69F00", "silu": "#56B4E9", "identity": "#000000"}
-MAX_WIDTH = 9.0  # inches: wider figures are shrunk by the page, and their text with them
+MAX_WIDTH = 7.2  # inches: about the page's text width; wider figures are shrunk, and their text
 STYLE = {"figure.dpi": 110, "savefig.dpi": 200, "axes.spines.top": False, "axes.spines.right": False,
          "axes.grid": True, "grid.alpha": 0.3, "font.size": 10, "axes.labelsize": 10,
          "axes.titlesize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 9,
@@ -51,11 +51,17 @@ def integer_ticks(axis: mpl.axis.Axis) -> None:
     axis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
 
 
-def log_ticks(axis: mpl.axis.Axis, numticks: int = 6) -> None:
-    """A log axis with at most `numticks` labelled decades and unlabelled minor ticks, so that
-    labels never overlap however few decades the data span."""
-    axis.set_major_locator(mpl.ticker.LogLocator(base=10, numticks=numticks))
-    axis.set_major_formatter(mpl.ticker.LogFormatterSciNotation())
+def log_ticks(axis: mpl.axis.Axis) -> None:
+    """Labels on a log axis that never overlap: over three decades or more, one per decade
+    (at most six); over fewer, at 1, 2 and 5 times each power of ten, written plainly."""
+    lo, hi = sorted(abs(v) for v in axis.get_view_interval())
+    decades = np.log10(hi / lo) if lo > 0 else np.inf
+    if decades >= 3:
+        axis.set_major_locator(mpl.ticker.LogLocator(base=10, numticks=6))
+        axis.set_major_formatter(mpl.ticker.LogFormatterSciNotation())
+    else:
+        axis.set_major_locator(mpl.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _pos: f"{v:g}"))
     axis.set_minor_locator(mpl.ticker.LogLocator(base=10, subs=np.arange(2, 10), numticks=12))
     axis.set_minor_formatter(mpl.ticker.NullFormatter())
 
@@ -190,6 +196,7 @@ def gradients_during_training(summary: dict[tuple, dict], arch: str, init: str, 
                      label=f"layer {layer + 1}")
         ax.set(yscale="log", xlabel="training step", title=act)
         log_ticks(ax.yaxis)
+        integer_ticks(ax.xaxis)
         ax.legend(title="seed 0")
     axes[0].set_ylabel("‖dL/dW‖")
     return fig
@@ -332,6 +339,7 @@ def saturation_over_training(summary: dict[tuple, dict], arch: str,
             ax.plot(run["steps"], sat[:, layer], color=plt.cm.viridis(layer / max(1, sat.shape[1] - 1)),
                     label=f"layer {layer + 1}")
         ax.set(xlabel="training step", title=act)
+        integer_ticks(ax.xaxis)
     axes[0].set_ylabel("share of units saturated")
     axes[-1].legend()
     return fig

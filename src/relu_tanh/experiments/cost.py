@@ -266,22 +266,39 @@ HARNESS_TARGET = 0.8  # on a GPU, eager ReLU on the largest tensor should reach 
 
 
 def micro_table(summary: dict[str, Any], at: list[tuple[int, str]]) -> tuple[list[str], list[list]]:
-    """(header, rows) for `book.table`: every activation at each (size, dtype) of `at`, per mode
-    and compilation: time and rate per element, bytes per second, fraction of copy, time over
-    ReLU's."""
+    """(header, rows) for `book.table`: one row per activation, mode (and compilation), and for
+    each (size, dtype) of `at` three columns: ns per element, bandwidth as a fraction of the
+    clone's, and time over ReLU's."""
     compiled = sorted({r["compiled"] for r in summary["rows"]})
-    header = ["dtype", "size", "activation", "mode", *(["kernel"] if True in compiled else []),
-              "ns / element", "G elements / s", "GB / s", "of clone", "time / ReLU's"]
-    order = {name: i for i, name in enumerate(dict.fromkeys(r["activation"] for r in summary["rows"]))}
-    rows = []
+    header = ["activation", "mode", *(["kernel"] if True in compiled else [])]
     for numel, dtype in at:
-        size = _size(numel, dtype)
+        header += [f"{dtype} at {numel:,}: {col}" for col in ("ns / element", "of clone", "time / ReLU's")]
+    cells: dict[tuple, list] = {}
+    order = list(dict.fromkeys(r["activation"] for r in summary["rows"]))
+    for numel, dtype in at:
         for c in compiled:
-            for r in sorted(micro_at(summary, numel, dtype, c), key=lambda r: (r["mode"], order[r["activation"]])):
-                kernel = ["compiled" if c else "eager"] if True in compiled else []
-                rows.append([dtype, size, r["activation"], r["mode"].replace("_", " + "), *kernel,
-                             *_rates(r), r["fraction_of_copy"], r["ratio"]])
+            for r in micro_at(summary, numel, dtype, c):
+                key = (c, r["mode"], order.index(r["activation"]), r["activation"])
+                cells.setdefault(key, []).append(
+                    [1e9 * r["median_s"] / numel, r["fraction_of_copy"], r["ratio"]])
+    rows = []
+    for (c, mode, _, name), values in sorted(cells.items()):
+        kernel = ["compiled" if c else "eager"] if True in compiled else []
+        rows.append([name, mode.replace("_", " + "), *kernel, *(v for triple in values for v in triple)])
     return header, rows
+
+
+def llc_relation(summary: dict[str, Any]) -> str:
+    """How the largest tensor (in the narrowest dtype) compares with the last-level cache."""
+    llc = summary.get("llc_bytes")
+    nbytes = summary["largest"] * min(bench.DTYPES[r["dtype"]].itemsize for r in summary["rows"])
+    if not llc:
+        return "this machine reports no cache size, so whether they exceed its last-level cache is unknown"
+    mib = f"{llc / 2**20:g} MiB"
+    if nbytes < llc:
+        return (f"they fit inside this machine's {mib} last-level cache, so at this scale the page "
+                "checks the code, not the claim beyond the cache")
+    return f"even in bfloat16 they are {nbytes / llc:.3g} times this machine's {mib} last-level cache"
 
 
 def into_table(summary: dict[str, Any]) -> tuple[list[str], list[list]]:
