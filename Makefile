@@ -1,6 +1,6 @@
 # Two entry points: `make book` builds the executable book, `make test` runs every test.
 # Both create the virtual environment in .venv and install the pinned requirements first, and
-# fetch MathJax into _vendor/ (served as _static/mathjax) so that the built book renders its equations with no network.
+# fetch MathJax into _vendor/ (served as _static/mathjax), so the book renders math offline.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin

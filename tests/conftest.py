@@ -74,6 +74,12 @@ class BookBuild:
     def html(self) -> Path:
         return self.out / "_build" / "html"
 
+    def failure(self) -> str:
+        """What went wrong: the build's tail, and the failing cell's traceback, which Jupyter
+        Book writes under html/reports/ (the build's own output only names the page)."""
+        reports = "".join(p.read_text()[-4000:] for p in sorted((self.html / "reports").rglob("*.log")))
+        return self.proc.stdout[-3000:] + self.proc.stderr[-2000:] + reports
+
 
 def build_book(out: Path, env: dict[str, str]) -> BookBuild:
     """What `make book` does, into `out`: refresh the execution cache, then build with

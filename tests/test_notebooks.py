@@ -44,8 +44,7 @@ def test_page_runs_under_nbval(page: Path, tmp_path: Path, smoke_env: dict[str, 
 
 @pytest.mark.slow
 def test_smoke_book_builds_without_warnings(smoke_book) -> None:
-    proc = smoke_book.proc
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    assert smoke_book.proc.returncode == 0, smoke_book.failure()
     for page in PAGES:
         assert (smoke_book.html / "book" / f"{page.stem}.html").exists(), f"{page.stem}.html missing"
 
@@ -55,7 +54,7 @@ def test_unchanged_rebuild_executes_nothing(smoke_book, smoke_env: dict[str, str
     """With nothing changed, the execution cache answers every page: a rebuild takes seconds."""
     assert smoke_book.proc.returncode == 0
     again = build_book(smoke_book.out, smoke_env)
-    assert again.proc.returncode == 0, again.proc.stdout[-4000:] + again.proc.stderr[-2000:]
+    assert again.proc.returncode == 0, again.failure()
     log = again.proc.stdout + again.proc.stderr
     assert "Executing" not in log and "executing outdated" not in log.lower(), log[-3000:]
     assert again.seconds < 60, f"unchanged rebuild took {again.seconds:.0f} s"
