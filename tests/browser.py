@@ -50,7 +50,6 @@ COLLECT = r"""
     text: text,
     cells: [...document.querySelectorAll("td, th")].map(c => c.innerText.trim()),
     problematic: [...document.querySelectorAll(".problematic")].map(e => e.textContent),
-    width: Math.ceil(document.documentElement.scrollWidth),
     height: Math.ceil(document.documentElement.scrollHeight),
   });
 })()
@@ -106,6 +105,7 @@ class Browser:
     """Headless Chromium with one tab, driven over the DevTools protocol."""
 
     def __init__(self, profile: Path, width: int = 1280, height: int = 900) -> None:
+        self.width = width
         binary = chromium_binary()
         if binary is None:
             raise FileNotFoundError("no chromium on PATH (Debian: apt-get install chromium)")
@@ -210,7 +210,7 @@ class Browser:
             raise RuntimeError(f"collecting {url} failed: {out['exceptionDetails']}")
         found = json.loads(out["result"]["value"])
         if screenshot is not None:
-            width, height = max(found["width"], 320), min(max(found["height"], 200), max_height)
+            width, height = self.width, min(max(found["height"], 200), max_height)
             shot = await self._call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
                                     clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1})
             screenshot.parent.mkdir(parents=True, exist_ok=True)

@@ -75,7 +75,7 @@ def test_micro_summary(micro):
     header, rows = cost.micro_table(s, [(s["largest"], d) for d in micro.config.dtypes])
     assert "kernel" not in header and len(rows) == len(ACTS) * len(bench.MODES)
     assert all(len(r) == len(header) == 2 + 3 * len(micro.config.dtypes) for r in rows)
-    assert {r[0] for r in rows} == ACTS and header[2].startswith("float32 at ")
+    assert {r[0] for r in rows} == ACTS and header[2] == "float32: ns / element"
     assert "fit inside" in cost.llc_relation(s | {"llc_bytes": 2**30})
     assert "2 times this machine's" in cost.llc_relation(s | {"llc_bytes": s["largest"]})  # bfloat16: 2 bytes
 

@@ -267,12 +267,12 @@ HARNESS_TARGET = 0.8  # on a GPU, eager ReLU on the largest tensor should reach 
 
 def micro_table(summary: dict[str, Any], at: list[tuple[int, str]]) -> tuple[list[str], list[list]]:
     """(header, rows) for `book.table`: one row per activation, mode (and compilation), and for
-    each (size, dtype) of `at` three columns: ns per element, bandwidth as a fraction of the
-    clone's, and time over ReLU's."""
+    each (size, dtype) of `at` (one size per dtype) three columns: ns per element, bandwidth as a
+    fraction of the clone's, and time over ReLU's."""
     compiled = sorted({r["compiled"] for r in summary["rows"]})
     header = ["activation", "mode", *(["kernel"] if True in compiled else [])]
-    for numel, dtype in at:
-        header += [f"{dtype} at {numel:,}: {col}" for col in ("ns / element", "of clone", "time / ReLU's")]
+    for numel, dtype in at:  # the sizes are stated beside the table
+        header += [f"{dtype}: {col}" for col in ("ns / element", "of clone", "× ReLU's time")]
     cells: dict[tuple, list] = {}
     order = list(dict.fromkeys(r["activation"] for r in summary["rows"]))
     for numel, dtype in at:
