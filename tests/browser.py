@@ -210,9 +210,12 @@ class Browser:
             raise RuntimeError(f"collecting {url} failed: {out['exceptionDetails']}")
         found = json.loads(out["result"]["value"])
         if screenshot is not None:
-            width, height = self.width, min(max(found["height"], 200), max_height)
-            shot = await self._call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                                    clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1})
+            height = min(max(found["height"], 200), max_height)
+            # the whole page at the window's width: a window as tall as the page, then a capture
+            await self._call("Emulation.setDeviceMetricsOverride", width=self.width, height=height,
+                             deviceScaleFactor=1, mobile=False)
+            shot = await self._call("Page.captureScreenshot", format="png")
+            await self._call("Emulation.clearDeviceMetricsOverride")
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             screenshot.write_bytes(base64.b64decode(shot["data"]))
         await asyncio.sleep(0.05)  # let late console messages arrive
