@@ -1,11 +1,19 @@
 # Two entry points: `make book` builds the executable book, `make test` runs every test.
-# Both create the virtual environment in .venv and install the pinned requirements first.
+# Both create the virtual environment in .venv and install the pinned requirements first, and
+# fetch MathJax into _vendor/ (served as _static/mathjax), so the book renders math offline.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# MathJax 3 from npm (what Sphinx 7 expects), checked against the tarball's sha256. Only the
+# browser build (es5) is kept: the combined TeX+MathML loader, the fonts, and the components it
+# loads on demand (TeX extensions, accessibility menu, speech rules).
+MATHJAX_VERSION := 3.2.2
+MATHJAX_SHA256 := 1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
+MATHJAX_TGZ := .cache/mathjax-$(MATHJAX_VERSION).tgz
+MATHJAX := _vendor/mathjax/tex-mml-chtml.js
 
-.PHONY: book test paper paper-rehearsal paper-carry clean
+.PHONY: book test mathjax paper paper-rehearsal paper-carry clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +22,26 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-book: $(STAMP)
+$(MATHJAX_TGZ):
+	mkdir -p .cache
+	cd .cache && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null
+
+$(MATHJAX): $(MATHJAX_TGZ)
+	echo "$(MATHJAX_SHA256)  $(MATHJAX_TGZ)" | sha256sum --check --quiet
+	rm -rf _vendor/mathjax && mkdir -p _vendor/mathjax
+	tar -xzf $(MATHJAX_TGZ) -C _vendor/mathjax --strip-components=2 package/es5/tex-mml-chtml.js \
+	    package/es5/input package/es5/output/chtml package/es5/a11y package/es5/ui package/es5/sre
+	touch $(MATHJAX)
+
+mathjax: $(MATHJAX)
+
+# The execution cache (jupyter-cache) is cleared first when the library, results/ or the scale
+# changed (relu_tanh.book.refresh_execution_cache); an unchanged rebuild executes nothing.
+book: $(STAMP) $(MATHJAX)
+	$(BIN)/python -m relu_tanh.book _build
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-test: $(STAMP)
+test: $(STAMP) $(MATHJAX)
 	$(BIN)/python -m pytest
 
 # Paper scale on this machine's GPU within BUDGET seconds (records go to results/).

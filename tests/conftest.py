@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from relu_tanh import results
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -44,3 +52,49 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def smoke_env(tmp_path_factory) -> dict[str, str]:
+    """Smoke scale, with one run cache for the whole session: the book build and the nbval tests
+    reuse each other's runs (the cache checks config and code, so nothing stale is reused)."""
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env.update(RELU_TANH_SCALE="smoke", RELU_TANH_CACHE=str(tmp_path_factory.mktemp("runs")),
+               RELU_TANH_RESULTS=str(ROOT / "results"))
+    return env
+
+
+@dataclass(frozen=True)
+class BookBuild:
+    out: Path  # --path-output: the build is out/_build/html
+    proc: subprocess.CompletedProcess
+    seconds: float
+
+    @property
+    def html(self) -> Path:
+        return self.out / "_build" / "html"
+
+    def failure(self) -> str:
+        """What went wrong: the build's tail, and the failing cell's traceback, which Jupyter
+        Book writes under html/reports/ (the build's own output only names the page)."""
+        reports = "".join(p.read_text()[-4000:] for p in sorted((self.html / "reports").rglob("*.log")))
+        return self.proc.stdout[-3000:] + self.proc.stderr[-2000:] + reports
+
+
+def build_book(out: Path, env: dict[str, str]) -> BookBuild:
+    """What `make book` does, into `out`: refresh the execution cache, then build with
+    warnings as errors. MathJax is fetched into _vendor/ first if it is missing."""
+    if not (ROOT / "_vendor" / "mathjax" / "tex-mml-chtml.js").exists():
+        subprocess.run(["make", "mathjax"], cwd=ROOT, check=True)
+    bin_dir = Path(sys.executable).parent
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "relu_tanh.book", str(out / "_build")], env=env, check=True)
+    proc = subprocess.run([str(bin_dir / "jupyter-book"), "build", str(ROOT), "--path-output", str(out),
+                           "-W", "-n", "--keep-going"], env=env, capture_output=True, text=True, timeout=1200)
+    return BookBuild(out, proc, time.perf_counter() - start)
+
+
+@pytest.fixture(scope="session")
+def smoke_book(tmp_path_factory, smoke_env) -> BookBuild:
+    """The smoke-scale book, built once per session and shared by the build and browser tests."""
+    return build_book(tmp_path_factory.mktemp("book"), smoke_env)

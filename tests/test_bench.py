@@ -129,6 +129,18 @@ def test_relative_to_relu(smoke_rows: list[dict]) -> None:
     assert "time_vs_baseline" in format_table(table).splitlines()[0]
 
 
+@pytest.mark.parametrize("name", list(ACTIVATIONS.names()))
+def test_preallocated_kernels_compute_the_activation(name: str) -> None:
+    x = torch.randn(1000)
+    out = torch.empty_like(x)
+    assert bench.INTO[name](x, out) is out
+    torch.testing.assert_close(out, ACTIVATIONS[name].fn(x))
+    row = bench.bench_into(name, 4096, "bfloat16", **FAST, copy_bytes_per_s=1e9)
+    assert row.keys() == ROW_TYPES.keys() | {"error"} and row["mode"] == "forward"
+    assert row["bytes_per_s"] == pytest.approx(2 * 4096 * 2 / row["median_s"])
+    assert row["fraction_of_copy"] == pytest.approx(row["bytes_per_s"] / 1e9)
+
+
 def test_compile_failure_is_recorded_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(fn, **kwargs):
         def fail(x):
@@ -174,4 +186,5 @@ def test_scales() -> None:
     assert book.device == "cpu" and min(book.sizes) == 2**12 and max(book.sizes) == 2**24
     assert paper.device == "cuda" and max(paper.sizes) == 2**28 and True in paper.compiled
     assert smoke.threads == book.threads == 1 and paper.threads is None
+    assert smoke.llc_multiple is None and book.llc_multiple == paper.llc_multiple == 2.0
     assert set(paper.dtypes) == {"float32", "bfloat16"}

@@ -3,7 +3,6 @@ smoke-scale book builds with warnings as errors."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -11,18 +10,10 @@ from pathlib import Path
 
 import jupytext
 import pytest
+from conftest import build_book
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted(p for p in (ROOT / "book").glob("*.md") if "format_name: myst" in p.read_text())
-
-
-@pytest.fixture(scope="module")
-def smoke_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Smoke scale, with one run cache for the whole module: the book build reuses the runs
-    the nbval tests made (the cache checks config and code, so nothing stale is reused)."""
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
-    env.update(RELU_TANH_SCALE="smoke", RELU_TANH_CACHE=str(tmp_path_factory.mktemp("runs")))
-    return env
 
 
 def test_every_page_is_a_notebook() -> None:
@@ -52,13 +43,18 @@ def test_page_runs_under_nbval(page: Path, tmp_path: Path, smoke_env: dict[str, 
 
 
 @pytest.mark.slow
-def test_smoke_book_builds_without_warnings(tmp_path: Path, smoke_env: dict[str, str]) -> None:
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--path-output",
-         str(tmp_path / "out"), "-W", "-n", "--keep-going"],
-        env=smoke_env, capture_output=True, text=True, timeout=1200,
-    )
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    html = tmp_path / "out" / "_build" / "html"
+def test_smoke_book_builds_without_warnings(smoke_book) -> None:
+    assert smoke_book.proc.returncode == 0, smoke_book.failure()
     for page in PAGES:
-        assert (html / "book" / f"{page.stem}.html").exists(), f"{page.stem}.html missing"
+        assert (smoke_book.html / "book" / f"{page.stem}.html").exists(), f"{page.stem}.html missing"
+
+
+@pytest.mark.slow
+def test_unchanged_rebuild_executes_nothing(smoke_book, smoke_env: dict[str, str]) -> None:
+    """With nothing changed, the execution cache answers every page: a rebuild takes seconds."""
+    assert smoke_book.proc.returncode == 0
+    again = build_book(smoke_book.out, smoke_env)
+    assert again.proc.returncode == 0, again.failure()
+    log = again.proc.stdout + again.proc.stderr
+    assert "Executing" not in log and "executing outdated" not in log.lower(), log[-3000:]
+    assert again.seconds < 60, f"unchanged rebuild took {again.seconds:.0f} s"

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .activations import ACTIVATIONS, get
+from .activations import ACTIVATIONS, LEAKY_SLOPE, get
 from .scale import check_scale
 
 DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bfloat16}
@@ -225,6 +225,48 @@ def bench_activation(
     )
 
 
+# The same forward kernels writing into a buffer made once (ATen's out= overloads; ReLU is
+# clamp_min(x, 0), which is how ATen implements relu). On a CPU, an eager kernel's fresh output
+# of tens of MiB is new pages whose first-touch faults can cost more than the activation itself;
+# with the output preallocated, the time is the kernel's and the memory's alone.
+INTO: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "sigmoid": lambda x, out: torch.sigmoid(x, out=out),
+    "tanh": lambda x, out: torch.tanh(x, out=out),
+    "relu": lambda x, out: torch.clamp_min(x, 0, out=out),
+    "leaky_relu": lambda x, out: torch._C._nn.leaky_relu(x, LEAKY_SLOPE, out=out),
+    "gelu": lambda x, out: torch._C._nn.gelu(x, out=out),
+    "silu": lambda x, out: torch._C._nn.silu(x, out=out),
+}
+
+
+def bench_into(
+    name: str,
+    numel: int,
+    dtype: str = "float32",
+    device: str | torch.device = "cpu",
+    *,
+    repeats: int = 20,
+    warmup: int = 3,
+    copy_bytes_per_s: float,
+) -> dict[str, Any]:
+    """Forward `name` on `numel` elements into a preallocated output (`INTO`), as one row with
+    the fields of `bench_activation`; `fraction_of_copy` is against `copy_bytes_per_s`, which
+    should be the preallocated copy's bandwidth (`copy_row`'s `prealloc_bytes_per_s`)."""
+    if _check_activation(name) not in INTO:
+        raise ValueError(f"no preallocated-output kernel for {name!r}; valid choices: {', '.join(INTO)}")
+    x = torch.randn(numel, dtype=_dtype(dtype), device=device)
+    out, into = torch.empty_like(x), INTO[name]
+    timing = time_fn(lambda: into(x, out), device=device, repeats=repeats, warmup=warmup,
+                     min_repeat_s=MIN_REPEAT_S)
+    bytes_per_s = ELEMENTS_MOVED["forward"] * numel * x.element_size() / timing.median_s
+    return dict(
+        activation=name, numel=numel, dtype=dtype, mode="forward", compiled=False, device=str(device),
+        median_s=timing.median_s, p25_s=timing.p25_s, p75_s=timing.p75_s,
+        elements_per_s=numel / timing.median_s, bytes_per_s=bytes_per_s,
+        copy_bytes_per_s=copy_bytes_per_s, fraction_of_copy=bytes_per_s / copy_bytes_per_s, error=None,
+    )
+
+
 def _first_call_error(step: Callable[[], object]) -> str | None:
     """Run `step` once (this is when torch.compile compiles); a failure comes back as text."""
     try:
@@ -251,6 +293,10 @@ class BenchConfig:
     warmup: int = 2
     device: str = "cpu"
     threads: int | None = None  # torch intra-op threads while timing; None: leave as is
+    # The largest tensor holds at least this many times the last-level cache in every dtype:
+    # at run time `sizes_beyond` adds a power of two from the cache size the machine reports.
+    # None: the sizes as given.
+    llc_multiple: float | None = None
 
     def __post_init__(self) -> None:
         for name in self.activations:
@@ -265,6 +311,18 @@ class BenchConfig:
             raise ValueError(f"need repeats >= 1 and warmup >= 0, got {self.repeats}, {self.warmup}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be None or at least 1, got {self.threads}")
+        if self.llc_multiple is not None and self.llc_multiple <= 1:
+            raise ValueError(f"llc_multiple must be None or above 1, got {self.llc_multiple}")
+
+
+def sizes_beyond(cfg: BenchConfig, llc_bytes: int | None) -> tuple[int, ...]:
+    """`cfg.sizes`, plus the smallest power of two of elements whose bytes are at least
+    `cfg.llc_multiple` times `llc_bytes` in the narrowest dtype, if the sizes stop short of it."""
+    if cfg.llc_multiple is None or not llc_bytes:
+        return cfg.sizes
+    itemsize = min(_dtype(d).itemsize for d in cfg.dtypes)
+    need = 2 ** math.ceil(math.log2(cfg.llc_multiple * llc_bytes / itemsize))
+    return cfg.sizes if max(cfg.sizes) >= need else (*cfg.sizes, need)
 
 
 def bench_config(scale: str) -> BenchConfig:
@@ -286,10 +344,11 @@ def bench_config(scale: str) -> BenchConfig:
         return BenchConfig(sizes=(2**10, 2**14), repeats=3, warmup=1, threads=1)
     if scale == "book":
         # 7 repeats: the 2**24-element rows take two thirds of the sweep's time
-        return BenchConfig(repeats=7, warmup=1, threads=1)
+        return BenchConfig(repeats=7, warmup=1, threads=1, llc_multiple=2.0)
     return BenchConfig(
         sizes=tuple(2**k for k in range(12, 29, 2)),
         compiled=(False, True),
+        llc_multiple=2.0,
         repeats=50,
         warmup=5,
         device="cuda",
@@ -330,6 +389,16 @@ def run_sweep(cfg: BenchConfig, progress: bool = False) -> tuple[list[dict[str, 
                             )
                         )
     return rows, copies
+
+
+def run_into(cfg: BenchConfig, copies: list[dict[str, Any]], numel: int) -> list[dict[str, Any]]:
+    """`bench_into` rows for every activation and dtype of `cfg` at `numel` elements, each held
+    against the preallocated copy of the same size and dtype in `copies`."""
+    prealloc = {c["dtype"]: c["prealloc_bytes_per_s"] for c in copies if c["numel"] == numel}
+    with num_threads(cfg.threads):
+        return [bench_into(name, numel, dtype, cfg.device, repeats=cfg.repeats, warmup=cfg.warmup,
+                           copy_bytes_per_s=prealloc[dtype])
+                for dtype in cfg.dtypes for name in cfg.activations if name in INTO]
 
 
 def run_microbench(cfg: BenchConfig, progress: bool = False) -> list[dict[str, Any]]:

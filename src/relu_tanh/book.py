@@ -1,16 +1,23 @@
-"""Helpers the book pages share: glue verdicts and numbers, show stored runs and tables.
+"""Helpers the book pages share: glue verdicts and numbers, show stored runs and tables, and
+keep the book's execution cache honest (`python -m relu_tanh.book BUILD_DIR`, run by `make book`).
 
 `myst_nb` is imported inside the functions: it is part of the book's environment only.
 """
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+import sys
+from pathlib import Path
 from typing import Any
 
 from IPython.display import Markdown
 
-from . import claims, experiments
+from . import claims, experiments, results
 from .claims import fmt
+from .claims.core import markdown_row
+from .scale import current_scale
 
 
 def glue(name: str, value: Any) -> None:
@@ -55,8 +62,67 @@ def stored_note(name: str, scale: str = "paper") -> Markdown:
 
 
 def table(header: list[str], rows: list[list[Any]]) -> Markdown:
-    """A Markdown table from rows of cells (floats formatted for prose)."""
-    cell = lambda x: fmt(x) if isinstance(x, float) else str(x)
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(x) for x in row) + " |" for row in rows]
+    """A Markdown table from rows of cells: numbers through `claims.fmt` (counts as integers,
+    NaN and inf as words), `|` escaped so that a cell like ``|z| > 1.8`` stays one cell."""
+    if any(len(row) != len(header) for row in rows):
+        raise ValueError(f"every row needs {len(header)} cells (one per header), got "
+                         f"{sorted({len(row) for row in rows})}")
+    lines = [markdown_row(header), "|" + "---|" * len(header)] + [markdown_row(row) for row in rows]
     return Markdown("\n".join(lines))
+
+
+def overview(scale: str | None = None) -> Markdown:
+    """The opening page's table: each claim linked to its chapter, its verdict, the numbers
+    that decided it, and the scale and data they came from (decided live from the ledger)."""
+    rows = [[f"{{doc}}`{c.claim} <{c.chapter}>`", f"**{v.status}**", v.reason[0].upper() + v.reason[1:],
+             claims.core.evidence(c, scale)] for c, v in claims.ledger(scale)]
+    return table(["Claim (links to its chapter)", "Verdict", "Measured", "From"], rows)
+
+
+def stored_runs() -> Markdown:
+    """Every run stored in results/, with the hardware, library version and date it came from."""
+    rows = []
+    for name in experiments.names():
+        for scale in ("paper", "book", "smoke"):
+            res = experiments.load_stored(name, scale)
+            if res is not None:
+                p = res.provenance
+                rows.append([f"`{name}`", scale, len(res.seeds), p["device_name"], p["torch"],
+                             f"`{p['git_commit'][:12]}`", p["date"]])
+    if not rows:
+        return Markdown("No run is stored in `results/` yet: every number in this copy of the book "
+                        f"was measured while it was built, on {results.device_name('cpu')}.")
+    return table(["experiment", "scale", "seeds", "hardware", "torch", "commit", "date"], rows)
+
+
+def execution_fingerprint(scale: str | None = None) -> str:
+    """What a page's output depends on beyond its own cells: the library's source, the stored
+    runs in results/ and the scale. jupyter-cache keys on the cells only, so this is the rest."""
+    h = hashlib.sha256(f"{results.code_fingerprint()} {scale or current_scale()}".encode())
+    for path in sorted(results.results_dir().rglob("*.json")):
+        h.update(path.name.encode() + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def refresh_execution_cache(build_dir: Path, scale: str | None = None) -> bool:
+    """Drop `build_dir`'s jupyter cache and Sphinx environment when `execution_fingerprint`
+    changed since the last build, so every page re-executes; True if they were dropped.
+
+    With `execute_notebooks: cache`, an unchanged rebuild then re-executes nothing, and a
+    changed library, stored run or scale re-executes every page (each one imports the library).
+    """
+    stamp, now = build_dir / ".execution-fingerprint", execution_fingerprint(scale)
+    if stamp.exists() and stamp.read_text().strip() == now:
+        return False
+    for stale in (build_dir / ".jupyter_cache", build_dir / ".doctrees"):
+        shutil.rmtree(stale, ignore_errors=True)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(now + "\n")
+    return True
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m relu_tanh.book BUILD_DIR (the book's _build folder)")
+    dropped = refresh_execution_cache(Path(sys.argv[1]))
+    print(f"execution cache: {'cleared (library, stored runs or scale changed)' if dropped else 'reused'}")

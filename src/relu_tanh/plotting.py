@@ -11,28 +11,89 @@ import torch
 
 from . import activations
 
-COLORS = {"sigmoid": "#1b9e77", "tanh": "#d95f02", "relu": "#7570b3",
-          "leaky_relu": "#e7298a", "gelu": "#66a61e", "silu": "#e6ab02"}
-STYLE = {"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False,
-         "axes.grid": True, "grid.alpha": 0.3, "font.size": 9, "legend.frameon": False,
-         "axes.titlesize": 9}
+# Okabe and Ito's colour-blind-safe palette; each activation keeps its colour in every figure.
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+COLORS = {"relu": "#0072B2", "tanh": "#D55E00", "sigmoid": "#009E73", "leaky_relu": "#CC79A7",
+          "gelu": "#E69F00", "silu": "#56B4E9", "identity": "#000000"}
+MAX_WIDTH = 7.2  # inches: about the page's text width; wider figures are shrunk, and their text
+STYLE = {"figure.dpi": 110, "savefig.dpi": 200, "axes.spines.top": False, "axes.spines.right": False,
+         "axes.grid": True, "grid.alpha": 0.3, "font.size": 10, "axes.labelsize": 10,
+         "axes.titlesize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 9,
+         "legend.frameon": False, "axes.prop_cycle": mpl.cycler(color=OKABE_ITO),
+         "lines.linewidth": 1.5}
+UNDERFLOW = "0: below float range"
+
+
+def style() -> None:
+    """The house style: rcParams above, and figures shown in notebooks as SVG (sharp at any zoom).
+    Called by `subplots`, so importing this module changes nothing."""
+    mpl.rcParams.update(STYLE)
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # not in a notebook environment: nothing to set
+        return
+    set_matplotlib_formats("svg")
 
 
 def subplots(ncols: int = 1, nrows: int = 1, width: float = 3.4, height: float = 2.6,
              **kw: Any) -> tuple[plt.Figure, np.ndarray]:
-    """A grid of axes in the house style, always returned as a flat array."""
-    mpl.rcParams.update(STYLE)
+    """A grid of axes in the house style, always returned as a flat array. Panels narrow so that
+    the figure stays within MAX_WIDTH: the page would otherwise shrink its text."""
+    style()
+    width = min(width, MAX_WIDTH / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
                              squeeze=False, layout="constrained", **kw)
     return fig, axes.ravel()
 
 
-def band(ax: plt.Axes, x: list[float], stats: list[dict[str, float]], **kw: Any) -> None:
-    """Centre line over seeds with a min-max band."""
-    centre = [s["centre"] for s in stats]
-    ax.plot(x, centre, marker="o", ms=3, **kw)
-    ax.fill_between(x, [s["min"] for s in stats], [s["max"] for s in stats],
-                    color=kw.get("color"), alpha=0.2, lw=0)
+def integer_ticks(axis: mpl.axis.Axis) -> None:
+    """Ticks only at whole numbers, for counts such as depth, layer or epoch."""
+    axis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+
+
+def log_ticks(axis: mpl.axis.Axis) -> None:
+    """Labels on a log axis that never overlap: over three decades or more, one per decade
+    (at most six); over fewer, at 1, 2 and 5 times each power of ten, written plainly."""
+    lo, hi = sorted(abs(v) for v in axis.get_view_interval())
+    decades = np.log10(hi / lo) if lo > 0 else np.inf
+    if decades >= 3:
+        axis.set_major_locator(mpl.ticker.LogLocator(base=10, numticks=6))
+        axis.set_major_formatter(mpl.ticker.LogFormatterSciNotation())
+    else:
+        axis.set_major_locator(mpl.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _pos: f"{v:g}"))
+    axis.set_minor_locator(mpl.ticker.LogLocator(base=10, subs=np.arange(2, 10), numticks=12))
+    axis.set_minor_formatter(mpl.ticker.NullFormatter())
+
+
+def log_line(ax: plt.Axes, x: Any, y: Any, **kw: Any) -> None:
+    """Plot y against x on a log y-axis, with values that are exactly 0 (an underflow, not a
+    measurement) marked at the bottom edge as 'below float range' instead of drawn."""
+    y = np.asarray(y, dtype=float)
+    ax.plot(x, np.where(y > 0, y, np.nan), **kw)
+    mark_underflow(ax, np.asarray(x)[y == 0], color=kw.get("color"))
+
+
+def mark_underflow(ax: plt.Axes, x: Any, color: Any = None) -> None:
+    """Downward triangles on the bottom edge at `x`, labelled once per axes."""
+    if len(x) == 0:
+        return
+    labelled = any(t == UNDERFLOW for t in ax.get_legend_handles_labels()[1])
+    ax.plot(x, np.zeros(len(x)), "v", ms=6, color=color or "black", clip_on=False,
+            transform=ax.get_xaxis_transform(), label=None if labelled else UNDERFLOW)
+
+
+def band(ax: plt.Axes, x: list[float], stats: list[dict[str, float]], log: bool = False, **kw: Any) -> None:
+    """Centre line over seeds with a min-max band; with `log`, zeros are underflows, marked."""
+    centre = np.array([s["centre"] for s in stats], dtype=float)
+    lo = np.array([s["min"] for s in stats], dtype=float)
+    hi = np.array([s["max"] for s in stats], dtype=float)
+    if log:
+        log_line(ax, x, centre, marker="o", ms=3, **kw)
+        lo = np.where(lo > 0, lo, np.nan)
+    else:
+        ax.plot(x, centre, marker="o", ms=3, **kw)
+    ax.fill_between(x, lo, hi, color=kw.get("color"), alpha=0.2, lw=0)
 
 
 def derivatives(names: tuple[str, ...] = ("sigmoid", "tanh", "relu"), limit: float = 6.0) -> plt.Figure:
@@ -56,8 +117,10 @@ def derivative_vs_input_scale(summary: dict[str, Any], names: tuple[str, ...]) -
     for name in names:
         mean_ax.plot(s, summary[name]["mean_derivative"], marker="o", ms=3, color=COLORS[name], label=name)
         small_ax.plot(s, summary[name]["frac_small"], marker="o", ms=3, color=COLORS[name], label=name)
-    mean_ax.set(xscale="log", xlabel="std s of the pre-activation", ylabel="mean f'(z)")
-    small_ax.set(xscale="log", xlabel="std s of the pre-activation", ylabel="share with f'(z) < 0.1")
+    mean_ax.set(xscale="log", xlabel="std s of the pre-activation (unitless)", ylabel="mean f'(z)")
+    small_ax.set(xscale="log", xlabel="std s of the pre-activation (unitless)", ylabel="share with f'(z) < 0.1")
+    for ax in (mean_ax, small_ax):
+        log_ticks(ax.xaxis)
     small_ax.legend()
     return fig
 
@@ -74,35 +137,40 @@ def layer_gradients(summary: dict[tuple, dict], arch: str, depth: int, seeds: in
         for act in _keys(summary, 1):
             for j, norms in enumerate(summary[(arch, act, init, depth)]["norms"]):
                 hidden = norms[:-1]
-                ax.plot(range(1, len(hidden) + 1), hidden, color=COLORS[act], alpha=0.6, lw=1,
-                        label=act if j == 0 else None)
+                log_line(ax, np.arange(1, len(hidden) + 1), hidden, color=COLORS[act], alpha=0.6, lw=1,
+                         label=act if j == 0 else None)
         ax.set(yscale="log", xlabel="hidden layer (1 = input side)", title=f"{init} init")
+        log_ticks(ax.yaxis)
+        integer_ticks(ax.xaxis)
     axes[0].set_ylabel("‖dL/dW‖ at initialisation")
-    axes[-1].legend(title=f"{seeds} seeds")
+    axes[-1].legend(title=f"one line per seed ({seeds})")
     return fig
 
 
-def _versus_depth(summary: dict[tuple, dict], arch: str, field: str, ylabel: str
+def _versus_depth(summary: dict[tuple, dict], arch: str, field: str, ylabel: str, log: bool = False
                   ) -> tuple[plt.Figure, np.ndarray]:
     """One panel per init: `field` (centre and min-max over seeds) against depth, per activation."""
     inits, depths = _keys(summary, 2), sorted(_keys(summary, 3))
     fig, axes = subplots(len(inits), sharey=True)
     for ax, init in zip(axes, inits):
         for act in _keys(summary, 1):
-            band(ax, depths, [summary[(arch, act, init, d)][field] for d in depths],
-                 color=COLORS[act], label=act)
+            stats = [summary[(arch, act, init, d)][field] for d in depths]
+            band(ax, depths, stats, log=log, color=COLORS[act], label=f"{act} ({stats[0].get('n', '?')} seeds)")
         ax.set(xlabel="depth L (hidden layers)", title=f"{init} init")
+        integer_ticks(ax.xaxis)
+        if log:
+            ax.set_yscale("log")
+            log_ticks(ax.yaxis)
     axes[0].set_ylabel(ylabel)
     return fig, axes
 
 
 def ratio_vs_depth(summary: dict[tuple, dict], arch: str) -> plt.Figure:
     """First/last hidden-layer gradient ratio against depth, with the 0.25^(L-1) line for sigmoid."""
-    fig, axes = _versus_depth(summary, arch, "ratio", "first / last layer gradient")
+    fig, axes = _versus_depth(summary, arch, "ratio", "first / last layer gradient", log=True)
     depths = sorted(_keys(summary, 3))
     for ax in axes:
         ax.plot(depths, [0.25 ** (d - 1) for d in depths], "k--", lw=0.8, label="0.25^(L-1)")
-        ax.set_yscale("log")
     axes[-1].legend()
     return fig
 
@@ -123,11 +191,13 @@ def gradients_during_training(summary: dict[tuple, dict], arch: str, init: str, 
     for ax, act in zip(axes, acts):
         run = summary[(arch, act, init, depth)]["runs"][0]
         norms = np.array(run["layer_grad_norms"])
-        for layer, style in ((0, "-"), (depth // 2, "--"), (depth - 1, ":")):
-            ax.plot(run["steps"][: len(norms)], norms[:, layer], style, color=COLORS[act],
-                    label=f"layer {layer + 1}")
+        for layer, dash in ((0, "-"), (depth // 2, "--"), (depth - 1, ":")):
+            log_line(ax, run["steps"][: len(norms)], norms[:, layer], ls=dash, color=COLORS[act],
+                     label=f"layer {layer + 1}")
         ax.set(yscale="log", xlabel="training step", title=act)
-        ax.legend()
+        log_ticks(ax.yaxis)
+        integer_ticks(ax.xaxis)
+        ax.legend(title="seed 0")
     axes[0].set_ylabel("‖dL/dW‖")
     return fig
 
@@ -179,7 +249,7 @@ def cost_per_element(summary: dict[str, Any], dtypes: tuple[str, ...] = ("float3
                 if not x_copy[0] <= nbytes <= x_copy[-1]:
                     continue
                 ax.axvline(nbytes, color="grey", ls=":", lw=0.8)
-                ax.annotate(level, (nbytes, 1), xycoords=("data", "axes fraction"), fontsize=7,
+                ax.annotate(level, (nbytes, 1), xycoords=("data", "axes fraction"), fontsize=8,
                             color="grey", ha="right", va="top", xytext=(-2, 0), textcoords="offset points")
             ax.set(xscale="log", yscale="log", title=f"{dtype}, {mode.replace('_', ' + ')}")
             ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(bytes_label))
@@ -210,7 +280,7 @@ def step_share(summary: dict[str, Any], models: tuple[str, ...] = ("cnn", "rnn")
                capsize=2, error_kw={"lw": 0.8})
         for k, a in enumerate(names):
             ax.annotate(f"{1e3 * s['step_s'][a]['median']:.3g} ms", (k, max(med[k] + hi[k], 0)),
-                        ha="center", va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
+                        ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
         ax.axhline(0, color="black", lw=0.6)
         ax.tick_params(axis="x", labelrotation=45)
         ax.set(title=f"{model.upper()}, batch {s['batch']}")
@@ -296,6 +366,20 @@ def lr_sweep(summary: dict[str, Any], threshold: float) -> plt.Figure:
         ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
     axes[0].set_ylabel(f"epochs to {threshold:.0%} training error")
     axes[-1].legend(title=f"{summary['seeds']} seeds", fontsize=7)
+def training_curves(summary: dict[str, Any], variant: str, threshold: float) -> plt.Figure:
+    """Running training error per epoch at each activation's fastest learning rate, one line
+    per seed, ReLU solid and tanh dashed as in Krizhevsky et al.'s Figure 1."""
+    fig, (ax,) = subplots(width=4.6, height=3.0)
+    best = summary["ratios"][(variant, threshold)]["best"]
+    for act, b in best.items():
+        for j, run in enumerate(summary["runs"][(variant, act, b["lr"])]):
+            err = run["train_error"]
+            ax.plot(range(1, len(err) + 1), err, "-" if act == "relu" else "--", color=COLORS[act],
+                    marker="o", ms=2, label=f"{act} (lr {b['lr']:g})" if j == 0 else None)
+    ax.axhline(threshold, color="grey", ls=":", lw=1, label=f"{threshold:.0%} threshold")
+    ax.set(xlabel="epoch", ylabel="running training error")
+    integer_ticks(ax.xaxis)
+    ax.legend()
     return fig
 
 
@@ -350,6 +434,7 @@ def saturation_over_training(summary: dict[tuple, dict], arch: str,
             ax.plot(run["steps"], sat[:, layer], color=plt.cm.viridis(layer / max(1, sat.shape[1] - 1)),
                     label=f"layer {layer + 1}")
         ax.set(xlabel="training step", title=act)
+        integer_ticks(ax.xaxis)
     axes[0].set_ylabel("share of units saturated")
     axes[-1].legend()
     return fig

@@ -72,13 +72,40 @@ def verdict(claim_id: str, scale: str | None = None) -> Verdict:
                    f"'{v.status}'); measured: {v.reason}", v.numbers)
 
 
-def fmt(x: float, digits: int = 2) -> str:
-    """A number for prose: fixed-point when moderate, scientific when tiny or huge."""
+def fmt(x: float, digits: int = 2, *, nan: str = "not defined", inf: str = "unbounded") -> str:
+    """A number for prose: a count as an integer ("260", "5,000"), a measurement fixed-point when
+    moderate and scientific when tiny or huge, and an undefined value as words.
+
+    NaN becomes `nan` and an infinity `inf` (with a minus sign for -inf): callers pass what the
+    value means there, e.g. ``fmt(epochs, inf="never reached in 10 epochs")``. A float with an
+    integral value (a count that went through a float, like a step number) prints as a count.
+    """
+    x = x.item() if hasattr(x, "item") else x
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise TypeError(f"fmt takes a number, got {type(x).__name__}: {x!r}")
+    if isinstance(x, int):
+        return f"{x:,}"
+    if math.isnan(x):
+        return nan
+    if math.isinf(x):
+        return inf if x > 0 else f"minus {inf}"
     if x == 0:
         return "0"
-    if x != 0 and (abs(x) < 10 ** -digits or abs(x) >= 1e4):
+    if x.is_integer() and abs(x) < 1e4:
+        return f"{int(x):,}"
+    if abs(x) < 10 ** -digits or abs(x) >= 1e4:
         return f"{x:.{digits - 1}e}"
     return f"{x:.{digits}f}"
+
+
+def cell(x: Any) -> str:
+    """Text for one Markdown table cell: numbers through `fmt`, pipes escaped, one line."""
+    text = fmt(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else str(x)
+    return " ".join(text.replace("|", "\\|").split())
+
+
+def markdown_row(cells: list[Any]) -> str:
+    return "| " + " | ".join(cell(x) for x in cells) + " |"
 
 
 def ledger(scale: str | None = None) -> list[tuple[Claim, Verdict]]:
@@ -86,12 +113,26 @@ def ledger(scale: str | None = None) -> list[tuple[Claim, Verdict]]:
     return [(CLAIMS[cid], verdict(cid, scale)) for cid in CLAIMS]
 
 
-def markdown_table(rows: list[tuple[Claim, Verdict]]) -> str:
-    """The verdict table as Markdown, one row per claim, linking each to its chapter."""
-    lines = ["| Claim | Verdict | Measured | Literature | Chapter |", "|---|---|---|---|---|"]
+DATA_NAMES = {"fashion-mnist-small": "Fashion-MNIST subset", "fashion-mnist": "Fashion-MNIST",
+              "cifar10": "CIFAR-10"}
+
+
+def evidence(c: Claim, scale: str | None = None) -> str:
+    """Where a verdict's numbers come from: the scale, the experiments, and the dataset their
+    configs name (e.g. 'book scale: krizhevsky on the Fashion-MNIST subset')."""
+    scale = check_scale(scale or current_scale())
+    data = [getattr(experiments.config_for(name, scale), "dataset", None) for name in c.experiments]
+    names = ", ".join(f"`{name}`" for name in c.experiments)
+    known = ", ".join(dict.fromkeys(DATA_NAMES.get(d, d) for d in data if d))
+    return f"{scale} scale: {names}" + (f" on {known}" if known else "")
+
+
+def markdown_table(rows: list[tuple[Claim, Verdict]], scale: str | None = None) -> str:
+    """The verdict table as Markdown, one row per claim, with the data and scale its numbers
+    came from, linking each to its chapter."""
+    lines = [markdown_row(["Claim", "Verdict", "Measured", "From", "Literature", "Chapter"]),
+             "|---|---|---|---|---|---|"]
     for c, v in rows:
-        lines.append(f"| {c.claim} | **{v.status}** | {v.reason} | {c.literature} | "
-                     f"{{doc}}`{c.chapter}` |")
+        lines.append(markdown_row([c.claim, f"**{v.status}**", v.reason, evidence(c, scale), c.literature,
+                                   f"{{doc}}`{c.chapter}`"]))
     return "\n".join(lines)
-
-

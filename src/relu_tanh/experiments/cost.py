@@ -153,16 +153,21 @@ def cache_lines(hardware: dict[str, Any]) -> dict[str, int]:
 
 def run_micro(cfg: bench.BenchConfig, *, seed: int, device: str, progress: bool) -> dict[str, Any]:
     """The sweep of `bench.run_sweep` on `device` (the runner's; the config's device only says
-    what the scale is sized for), with the threads used and the hardware."""
+    what the scale is sized for), its sizes extended beyond the last-level cache the machine
+    reports (`bench.sizes_beyond`), then every activation's forward pass into a preallocated
+    output at the largest size (`bench.run_into`); with the threads used and the hardware."""
     if torch.device(cfg.device).type == "cuda" and torch.device(device).type != "cuda":
         raise ValueError(f"cost_micro at this scale is sized for {cfg.device} (tensors up to "
                          f"{max(cfg.sizes):,} elements, compiled kernels): pass --device cuda")
-    cfg = dataclasses.replace(cfg, device=device)
+    hardware = hardware_info(device)
+    llc = max(cache_lines(hardware).values(), default=None)
+    cfg = dataclasses.replace(cfg, device=device, sizes=bench.sizes_beyond(cfg, llc))
     torch.manual_seed(seed)
     rows, copies = bench.run_sweep(cfg, progress)
+    into = bench.run_into(cfg, copies, max(cfg.sizes))
     with bench.num_threads(cfg.threads):
         threads = torch.get_num_threads()
-    return {"rows": rows, "copies": copies, "threads": threads, "hardware": hardware_info(device)}
+    return {"rows": rows, "copies": copies, "into": into, "threads": threads, "hardware": hardware}
 
 
 ROW_KEY = ("activation", "numel", "dtype", "mode", "compiled")
@@ -204,16 +209,21 @@ def ratios(rows: list[dict[str, Any]], baseline: str = BASELINE) -> list[dict[st
 def summarize_micro(cfg: bench.BenchConfig, seeds: dict[int, dict[str, Any]]) -> dict[str, Any]:
     """Rows and copy rows (of the median seed, if several), every time relative to ReLU's,
     the sizes, the size at which a clone is fastest per dtype (`peak`: where caches help most),
-    and the hardware and threads of the first seed."""
+    the forward rows into a preallocated output at the largest size (`into`, with ratios to
+    ReLU's), the last-level cache size (`llc_bytes`), and the hardware and threads of the first
+    seed."""
     first = seeds[min(seeds)]
     rows = _median_seed_rows([s["rows"] for s in seeds.values()], ROW_KEY, "median_s")
     copies = _median_seed_rows([s["copies"] for s in seeds.values()], COPY_KEY, "clone_median_s")
+    into = _median_seed_rows([s.get("into", []) for s in seeds.values()], ROW_KEY, "median_s")
+    into_ratio = {(r["activation"], r["dtype"]): r["ratio"] for r in ratios(into)}
     sizes = sorted({r["numel"] for r in rows})
     peak = {d: max((c for c in copies if c["dtype"] == d), key=lambda c: c["clone_bytes_per_s"])["numel"]
             for d in dict.fromkeys(c["dtype"] for c in copies)}
     return {"device": rows[0]["device"], "hardware": first["hardware"], "threads": first["threads"],
             "rows": rows, "copies": copies, "sizes": sizes, "largest": sizes[-1], "peak": peak,
-            "ratios": ratios(rows)}
+            "ratios": ratios(rows), "into": [r | {"ratio": into_ratio.get((r["activation"], r["dtype"]), math.nan)} for r in into],
+            "llc_bytes": max(cache_lines(first["hardware"]).values(), default=None)}
 
 
 def micro_at(summary: dict[str, Any], numel: int, dtype: str = "float32",
@@ -231,39 +241,119 @@ def peak_copy_size(summary: dict[str, Any], dtype: str = "float32") -> int:
     return summary["peak"][dtype]
 
 
-def harness_check(summary: dict[str, Any]) -> dict[str, float]:
-    """ReLU's eager forward bandwidth at the largest size as a fraction of the clone's and of
-    the preallocated copy's (the lowest over dtypes): near 1 the harness times the memory,
+def harness_check(summary: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per dtype, at the largest size: ReLU's eager forward bandwidth as a fraction of the
+    clone's and of the preallocated copy's, the clone's over the preallocated copy's, and ReLU
+    into a preallocated output over the preallocated copy. Near 1 the harness times the memory;
     well below it times overhead (or, on CPU, page faults of fresh outputs)."""
     n = summary["largest"]
-    relu = [r for r in summary["rows"] if (r["activation"], r["numel"], r["mode"], r["compiled"])
-            == (BASELINE, n, "forward", False)]
-    prealloc = {c["dtype"]: c["prealloc_bytes_per_s"] for c in summary["copies"] if c["numel"] == n}
-    return {"of_clone": min(r["fraction_of_copy"] for r in relu),
-            "of_prealloc": min(r["bytes_per_s"] / prealloc[r["dtype"]] for r in relu),
-            "clone_over_prealloc": min(c["clone_bytes_per_s"] / c["prealloc_bytes_per_s"]
-                                       for c in summary["copies"] if c["numel"] == n)}
+    relu = {r["dtype"]: r for r in summary["rows"] if (r["activation"], r["numel"], r["mode"], r["compiled"])
+            == (BASELINE, n, "forward", False)}
+    into = {r["dtype"]: r for r in summary.get("into", []) if r["activation"] == BASELINE}
+    copies = {c["dtype"]: c for c in summary["copies"] if c["numel"] == n}
+    out = {}
+    for dtype, r in relu.items():
+        c = copies[dtype]
+        out[dtype] = {"of_clone": r["fraction_of_copy"], "of_prealloc": r["bytes_per_s"] / c["prealloc_bytes_per_s"],
+                      "clone_over_prealloc": c["clone_bytes_per_s"] / c["prealloc_bytes_per_s"]}
+        if dtype in into:
+            out[dtype]["into_of_prealloc"] = into[dtype]["fraction_of_copy"]
+    return out
 
 
 HARNESS_TARGET = 0.8  # on a GPU, eager ReLU on the largest tensor should reach this share of the
 # copy bandwidth; less means the harness times launch or Python overhead, not the kernel
 
 
-def micro_table(summary: dict[str, Any], numel: int, dtype: str = "float32") -> tuple[list[str], list[list]]:
-    """(header, rows) for `book.table`: every activation at one size and dtype, per mode and
-    compilation: time and rate per element, bytes per second, fraction of copy, time over ReLU's."""
+def micro_table(summary: dict[str, Any], at: list[tuple[int, str]]) -> tuple[list[str], list[list]]:
+    """(header, rows) for `book.table`: one row per activation, mode (and compilation), and for
+    each (size, dtype) of `at` (one size per dtype) three columns: ns per element, bandwidth as a
+    fraction of the clone's, and time over ReLU's."""
     compiled = sorted({r["compiled"] for r in summary["rows"]})
-    header = ["activation", "mode", *(["kernel"] if True in compiled else []), "ns / element",
-              "G elements / s", "GB / s", "of copy", "time / ReLU's"]
-    order = {name: i for i, name in enumerate(dict.fromkeys(r["activation"] for r in summary["rows"]))}
+    header = ["activation", "mode", *(["kernel"] if True in compiled else [])]
+    for numel, dtype in at:  # the sizes are stated beside the table
+        header += [f"{dtype}: {col}" for col in ("ns / element", "of clone", "× ReLU's time")]
+    cells: dict[tuple, list] = {}
+    order = list(dict.fromkeys(r["activation"] for r in summary["rows"]))
+    for numel, dtype in at:
+        for c in compiled:
+            for r in micro_at(summary, numel, dtype, c):
+                key = (c, r["mode"], order.index(r["activation"]), r["activation"])
+                cells.setdefault(key, []).append(
+                    [1e9 * r["median_s"] / numel, r["fraction_of_copy"], r["ratio"]])
     rows = []
-    for c in compiled:
-        for r in sorted(micro_at(summary, numel, dtype, c), key=lambda r: (r["mode"], order[r["activation"]])):
-            kernel = ["compiled" if c else "eager"] if True in compiled else []
-            rows.append([r["activation"], r["mode"].replace("_", " + "), *kernel,
-                         1e9 * r["median_s"] / numel, r["elements_per_s"] / 1e9, r["bytes_per_s"] / 1e9,
-                         r["fraction_of_copy"], r["ratio"]])
+    for (c, mode, _, name), values in sorted(cells.items()):
+        kernel = ["compiled" if c else "eager"] if True in compiled else []
+        rows.append([name, mode.replace("_", " + "), *kernel, *(v for triple in values for v in triple)])
     return header, rows
+
+
+def llc_relation(summary: dict[str, Any]) -> str:
+    """How the largest tensor (in the narrowest dtype) compares with the last-level cache."""
+    llc = summary.get("llc_bytes")
+    nbytes = summary["largest"] * min(bench.DTYPES[r["dtype"]].itemsize for r in summary["rows"])
+    if not llc:
+        return "this machine reports no cache size, so whether they exceed its last-level cache is unknown"
+    mib = f"{llc / 2**20:g} MiB"
+    if nbytes < llc:
+        return (f"they fit inside this machine's {mib} last-level cache, so at this scale the page "
+                "checks the code, not the claim beyond the cache")
+    return f"even in bfloat16 they are {nbytes / llc:.3g} times this machine's {mib} last-level cache"
+
+
+def into_table(summary: dict[str, Any]) -> tuple[list[str], list[list]]:
+    """(header, rows) for `book.table`: the forward pass into a preallocated output at the
+    largest size, per dtype, beside the same kernel allocating its output (`time / with
+    allocation`); `of copy` is against the preallocated copy."""
+    fresh = {(r["activation"], r["dtype"]): r for r in micro_at_all(summary, summary["largest"])
+             if r["mode"] == "forward" and not r["compiled"]}
+    header = ["dtype", "size", "activation", "ns / element", "G elements / s", "GB / s",
+              "of preallocated copy", "time / ReLU's", "time / with allocation"]
+    rows = [[r["dtype"], _size(r["numel"], r["dtype"]), r["activation"], *_rates(r), r["fraction_of_copy"],
+             r["ratio"], r["median_s"] / fresh[(r["activation"], r["dtype"])]["median_s"]]
+            for r in summary.get("into", [])]
+    return header, rows
+
+
+def micro_at_all(summary: dict[str, Any], numel: int) -> list[dict[str, Any]]:
+    return [r for d in dict.fromkeys(r["dtype"] for r in summary["rows"]) for c in (False, True)
+            for r in micro_at(summary, numel, d, c)]
+
+
+def _rates(r: dict[str, Any]) -> list[float]:
+    return [1e9 * r["median_s"] / r["numel"], r["elements_per_s"] / 1e9, r["bytes_per_s"] / 1e9]
+
+
+def _size(numel: int, dtype: str) -> str:
+    """'16,777,216 (64 MiB)': elements and bytes in `dtype`."""
+    nbytes = numel * bench.DTYPES[dtype].itemsize
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= size:
+            return f"{numel:,} ({nbytes / size:g} {unit})"
+    return f"{numel:,} ({nbytes} B)"
+
+
+def stored_gpu_text(micro: Any | None, step: Any | None) -> str:
+    """A paragraph on the stored paper-scale GPU runs (experiments.Result or None): the
+    hardware, the harness check and what each verdict rule of the chapter says there."""
+    from ..claims import cost as rules, fmt  # the ledger imports experiments, not the reverse
+
+    if micro is None and step is None:
+        return "No GPU run is stored yet, so the verdicts below rest on the CPU alone."
+    out = []
+    if micro is not None:
+        s = micro.summary
+        of_clone = harness_check(s)["float32"]["of_clone"]
+        v = rules.relu_cheap_per_element(s)
+        out.append(f"The stored GPU run used {describe_hardware(s['hardware'])}. Eager ReLU on its "
+                   f"largest float32 tensors reaches {fmt(of_clone)} of the clone's bandwidth, which "
+                   f"{'meets' if of_clone >= HARNESS_TARGET else 'misses'} the target of "
+                   f"{fmt(HARNESS_TARGET, 1)}. The per-element rule of this chapter gives "
+                   f"“{v.status}” there: {v.reason}.")
+    if step is not None:
+        v = rules.relu_cheap_per_step(step.summary)
+        out.append(f"The per-step rule gives “{v.status}” on the stored GPU run: {v.reason}.")
+    return " ".join(out)
 
 
 # --- cost_step: the activation's share of a training step -------------------------------------

@@ -1,0 +1,157 @@
+"""What readers see, checked without a browser: numbers and tables as the library prints them,
+the pages' hidden cells, and the execution cache that keeps a rebuild quick and correct."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import matplotlib
+import pytest
+from markdown_it import MarkdownIt
+
+from pages import HIDDEN, INSTALL_CELL, PAGES, code_cells, is_plumbing, tags
+from relu_tanh import book, claims, plotting, results
+from relu_tanh.claims import fmt
+
+GFM = MarkdownIt("commonmark").enable("table")
+
+
+def cells_of(markdown: str) -> list[list[str]]:
+    """The rendered table's cells, row by row (as a reader sees them)."""
+    html = GFM.render(markdown)
+    assert "<table>" in html, f"not a table:\n{markdown}"
+    return [re.findall(r"<t[hd]>(.*?)</t[hd]>", row) for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)]
+
+
+# --- numbers ----------------------------------------------------------------------------------
+
+
+def test_counts_print_as_integers():
+    assert fmt(260) == "260" and fmt(260.0) == "260" and fmt(5000) == "5,000"
+    assert fmt(2.0) + " of " + fmt(4.0) + " settings" == "2 of 4 settings"
+    assert fmt(2.5) == "2.50" and fmt(0.004) == "4.0e-03" and fmt(0.0) == "0"
+
+
+def test_undefined_numbers_print_as_what_they_mean():
+    never = "never reached in 10 epochs"
+    assert fmt(math.inf, inf=never) == never
+    assert fmt(-math.inf) == "minus unbounded"
+    assert fmt(math.nan, nan="not defined: no seed reached it") == "not defined: no seed reached it"
+    assert "nan" not in fmt(math.nan) and "inf" not in fmt(math.inf)
+    with pytest.raises(TypeError, match="number"):
+        fmt("0.5")  # type: ignore[arg-type]
+
+
+# --- tables ----------------------------------------------------------------------------------
+
+
+def test_table_escapes_pipes_and_words_undefined_values():
+    md = book.table(["activation", "max |autograd - analytic|", "epochs"],
+                    [["tanh", 1e-7, math.inf], ["relu", 0.0, 260.0]]).data
+    rows = cells_of(md)
+    assert rows[0] == ["activation", "max |autograd - analytic|", "epochs"]
+    assert rows[1] == ["tanh", "1.0e-07", "unbounded"] and rows[2] == ["relu", "0", "260"]
+    with pytest.raises(ValueError, match="3 cells"):
+        book.table(["a", "b", "c"], [[1, 2]])
+
+
+def test_a_cell_with_pipes_and_newlines_stays_one_cell():
+    md = book.table(["claim", "chapter"], [["tanh's slope vanishes for |z| > 1.82\nat the edges", "x"]]).data
+    assert cells_of(md)[1] == ["tanh's slope vanishes for |z| &gt; 1.82 at the edges", "x"]
+
+
+def test_verdict_table_keeps_its_columns_when_a_reason_has_pipes():
+    c = claims.CLAIMS["tanh-edge"]
+    v = claims.Verdict("holds", "tanh' < 0.1 for |z| > 1.82, a share of 0.07", {"x": 1.0})
+    rows = cells_of(claims.markdown_table([(c, v)], "smoke"))
+    assert len(rows[1]) == len(rows[0]) == 6
+    assert rows[1][-1] == f"{{doc}}<code>{c.chapter}</code>" and "|z| &gt; 1.82" in rows[1][2]
+    assert rows[1][3].startswith("smoke scale: ")
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def test_house_style_palette_is_colour_blind_safe_and_figures_stay_readable():
+    assert set(plotting.COLORS.values()) <= set(plotting.OKABE_ITO)
+    fig, axes = plotting.subplots(4)
+    assert fig.get_figwidth() <= plotting.MAX_WIDTH and matplotlib.rcParams["font.size"] >= 10
+    matplotlib.pyplot.close(fig)
+
+
+def test_an_underflow_is_marked_not_drawn():
+    fig, (ax,) = plotting.subplots()
+    plotting.log_line(ax, [1, 2, 3], [1e-3, 0.0, 1e-5], color="k", label="seed 0")
+    line, marks = ax.lines
+    assert math.isnan(line.get_ydata()[1]) and list(marks.get_xdata()) == [2]
+    assert ax.get_legend_handles_labels()[1] == ["seed 0", plotting.UNDERFLOW]
+    matplotlib.pyplot.close(fig)
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
+def test_first_cell_installs_the_library_and_is_hidden(page: Path):
+    first = code_cells(page)[0]
+    assert first.source == INSTALL_CELL and "remove-cell" in tags(first), page.name
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
+def test_plumbing_cells_are_hidden(page: Path):
+    shown = [c.source for c in code_cells(page) if not tags(c) & HIDDEN and is_plumbing(c.source)]
+    assert not shown, f"{page.name}: cells that only glue are shown:\n" + "\n---\n".join(shown)
+
+
+def test_the_intro_opens_with_the_verdicts_not_plumbing():
+    intro = next(p for p in PAGES if p.stem == "intro")
+    first = next(c for c in code_cells(intro) if not tags(c) & HIDDEN)
+    assert "glue" not in first.source and "book.overview(" in first.source
+
+
+def test_install_cell_installs_from_the_checkout_when_the_library_is_missing(monkeypatch, tmp_path):
+    """Run the cell as IPython would, with relu_tanh missing and pip stubbed."""
+    from IPython.core.inputtransformer2 import TransformerManager
+    import importlib.util
+
+    code = TransformerManager().transform_cell(INSTALL_CELL)
+    calls = []
+
+    class Shell:
+        def run_line_magic(self, name, line, _stack_depth=None):
+            calls.append((name, line))
+
+        def var_expand(self, line, depth=0):
+            return line
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "book").mkdir()
+    monkeypatch.chdir(tmp_path / "book")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    exec(code, {"get_ipython": Shell})  # noqa: S102 - the cell's own code
+    assert calls and calls[0][0] == "pip" and "install" in calls[0][1]
+
+
+# --- the execution cache ---------------------------------------------------------------------
+
+
+def test_execution_cache_is_dropped_when_the_library_or_scale_changes(tmp_path, monkeypatch):
+    build = tmp_path / "_build"
+    assert book.refresh_execution_cache(build, "smoke")  # first build: nothing to keep
+    (build / ".jupyter_cache").mkdir()
+    (build / ".doctrees").mkdir()
+    assert not book.refresh_execution_cache(build, "smoke")  # nothing changed: kept
+    assert (build / ".jupyter_cache").exists()
+    assert book.refresh_execution_cache(build, "book")  # another scale: dropped
+    assert not (build / ".jupyter_cache").exists() and not (build / ".doctrees").exists()
+    (build / ".jupyter_cache").mkdir()
+    results.code_fingerprint.cache_clear() if hasattr(results.code_fingerprint, "cache_clear") else None
+    monkeypatch.setattr(results, "code_fingerprint", lambda: "edited-library")
+    assert book.refresh_execution_cache(build, "book")  # library changed: dropped
+    assert not (build / ".jupyter_cache").exists()
+    stored = Path(results.results_dir()) / "cost_micro"
+    stored.mkdir(parents=True)
+    (stored / "paper.json").write_text("{}")
+    assert book.refresh_execution_cache(build, "book")  # a new stored run: dropped
