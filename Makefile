@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# experiments run at once before the build (`python -m relu_tanh warm`)
+JOBS ?= 2
 # MathJax 3 from npm (what Sphinx 7 expects), checked against the tarball's sha256. Only the
 # browser build (es5) is kept: the combined TeX+MathML loader, the fonts, and the components it
 # loads on demand (TeX extensions, accessibility menu, speech rules).
@@ -39,6 +41,7 @@ mathjax: $(MATHJAX)
 # changed (relu_tanh.book.refresh_execution_cache); an unchanged rebuild executes nothing.
 book: $(STAMP) $(MATHJAX)
 	$(BIN)/python -m relu_tanh.book _build
+	$(BIN)/python -m relu_tanh warm --jobs $(JOBS)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 test: $(STAMP) $(MATHJAX)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m relu_tanh list | run EXPERIMENT | paper | show EXPERIMENT | verdicts | bench``."""
+"""Command line: ``python -m relu_tanh list | run EXPERIMENT | warm | paper | show EXPERIMENT | verdicts | bench``."""
 
 from __future__ import annotations
 
@@ -60,6 +60,11 @@ def parser() -> argparse.ArgumentParser:
                      help="with --launcher ray: a cluster (auto or HOST:PORT); default: a Ray "
                           "instance on this machine")
     run.set_defaults(func=cmd_run)
+    wrm = sub.add_parser("warm", help="pre-run every page's experiments into the book's run "
+                                      "cache, several at once (what `make book` does first)")
+    wrm.add_argument("--scale", choices=SCALES, default=None, help="default: $RELU_TANH_SCALE or book")
+    wrm.add_argument("--jobs", type=int, default=2, help="processes at once (default: 2)")
+    wrm.set_defaults(func=cmd_warm)
     pap = sub.add_parser("paper", help="every experiment at paper scale within a time budget, "
                                        "priority order, saving each finished seed")
     pap.add_argument("--budget", type=float, required=True, help="seconds")
@@ -111,6 +116,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 130
     wall = sum(s["wall_s"] for s in res.seeds.values())
     print(f"{res.experiment} at {res.scale} scale: {len(res.seeds)} seeds, {wall:.1f} s -> {res.path}")
+    return 0
+
+
+def cmd_warm(args: argparse.Namespace) -> int:
+    from . import warm
+
+    took = warm.warm(args.scale, args.jobs)
+    print(f"warm: {len(took)} experiments at {args.scale} scale, {sum(took.values()):.0f} s of runs")
     return 0
 
 
