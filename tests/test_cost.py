@@ -289,8 +289,9 @@ def test_a_stored_paper_run_is_shown(isolated_dirs, micro):
     stored = experiments.load_stored("cost_micro", "paper")
     assert stored is not None and stored.config == micro.config
     assert "Stored paper-scale run of `cost_micro`" in book.stored_note("cost_micro").data
-    assert claims.cost.relu_cheap_per_element(stored.summary).status in {"holds", "holds with caveats",
-                                                                     "does not hold"}
+    # the stored record decides exactly as the run it came from
+    assert (claims.cost.relu_cheap_per_element(stored.summary)
+            == claims.cost.relu_cheap_per_element(micro.summary))
     plt.close(plotting.cost_per_element(stored.summary))
 
 
