@@ -175,12 +175,24 @@ def ratio_vs_depth(summary: dict[tuple, dict], arch: str) -> plt.Figure:
     return fig
 
 
-def error_vs_depth(summary: dict[tuple, dict], arch: str, chance: float = 0.9) -> plt.Figure:
-    """Final training error against depth, mean and min-max over seeds, one panel per init."""
-    fig, axes = _versus_depth(summary, arch, "train_error", "final training error")
-    for ax in axes:
-        ax.axhline(chance, color="grey", ls=":", lw=1, label="chance")
-    axes[-1].legend()
+def error_vs_depth(summary: dict[tuple, dict], archs: tuple[str, ...] = ("mlp", "cnn"),
+                   chance: float = 0.9) -> plt.Figure:
+    """Final training error at the best learning rate against depth, mean and min-max over
+    seeds: one row per architecture, one panel per init, the depths each was trained at."""
+    archs = tuple(a for a in archs if any(k[0] == a for k in summary))
+    inits = _keys(summary, 2)
+    fig, axes = subplots(len(inits), len(archs), sharey=True)
+    for row, arch in enumerate(archs):
+        for ax, init in zip(axes[row * len(inits):], inits):
+            for act in _keys(summary, 1):
+                depths = sorted(k[3] for k in summary if k[:3] == (arch, act, init))
+                if depths:
+                    band(ax, depths, [summary[(arch, act, init, d)]["train_error"] for d in depths],
+                         color=COLORS[act], label=act)
+            ax.axhline(chance, color="grey", ls=":", lw=1, label="chance")
+            ax.set(xlabel="depth L (hidden layers)", title=f"{arch.upper()}, {init} init")
+        axes[row * len(inits)].set_ylabel("final training error")
+    axes[len(inits) - 1].legend()
     return fig
 
 
@@ -477,20 +489,25 @@ def dead_units(summary: dict[tuple, dict], acts: tuple[str, ...] = ("relu", "lea
 
 
 def generalisation_gaps(summary: dict[tuple, dict], acts: tuple[str, ...]) -> plt.Figure:
-    """Test minus training error at the end of training, mean and min-max over seeds."""
+    """Test minus training error of every run that reached the training-error target, one dot
+    per seed, per activation, initialisation and learning rate; a cross at the bottom counts
+    each run that did not reach it (or diverged)."""
     settings = list(dict.fromkeys(k[1:] for k in summary))
     fig, (ax,) = subplots(width=5.0, height=3.0)
     width = 0.8 / len(acts)
     for j, act in enumerate(acts):
-        entries = [summary[(act, *s)] for s in settings]
-        x = np.arange(len(settings)) + j * width
-        gap = np.array([e.get("gap", np.nan) for e in entries])
-        err = [gap - [e.get("gap_min", np.nan) for e in entries],
-               np.array([e.get("gap_max", np.nan) for e in entries]) - gap]
-        ax.bar(x, gap, width, yerr=err, capsize=2, color=COLORS[act], label=act)
+        for i, setting in enumerate(settings):
+            gaps = summary[(act, *setting)]["gaps"]
+            x = i + j * width
+            done = [g for g in gaps if g is not None]
+            ax.plot([x] * len(done), done, "o", ms=3, color=COLORS[act],
+                    label=act if i == 0 else None)
+            missed = len(gaps) - len(done)
+            if missed:
+                ax.plot([x] * missed, [0] * missed, "x", ms=4, color=COLORS[act])
     ax.set(xticks=np.arange(len(settings)) + 0.4 - width / 2,
            xticklabels=[f"{i}\nlr {lr:g}" for i, lr in settings], ylabel="test - train error")
-    ax.legend()
+    ax.legend(title="x: did not reach the target")
     return fig
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ..experiments.vanishing import deepest
 from .core import Verdict, claim, fmt
 
@@ -9,10 +11,21 @@ VANISHED = 1e-2  # first-layer gradient below 1% of the last hidden layer's
 UNTRAINED = 0.8  # final training error at or above this (chance is 0.9) means "did not train"
 
 
-def _deepest(summary: dict[tuple, dict], activation: str, field_: str) -> dict[tuple, float]:
-    """{(arch, init): centre of `field_`} at the largest depth, for one activation."""
+def _at_depth(summary: dict[tuple, dict], activation: str, field_: str,
+              depth: int | None = None) -> dict[tuple, float]:
+    """{(arch, init): centre of `field_`} at `depth` (default: the largest), for one activation."""
     archs = dict.fromkeys(k[0] for k in summary)
-    return {(a, i): c for a in archs for i, c in deepest(summary, a, activation, field_).items()}
+    return {(a, i): c for a in archs for i, c in deepest(summary, a, activation, field_, depth).items()}
+
+
+def _training(trained: dict[tuple, dict], activation: str) -> tuple[dict, dict]:
+    """Final training errors at the best learning rate of the deepest and the shallowest nets."""
+    return (_at_depth(trained, activation, "train_error"),
+            _at_depth(trained, activation, "train_error", min(k[3] for k in trained)))
+
+
+def _label(keys: list[tuple]) -> str:
+    return ", ".join(f"{a.upper()} {i}" for a, i in keys)
 
 
 @claim(id="sigmoid-vanishing",
@@ -22,26 +35,42 @@ def _deepest(summary: dict[tuple, dict], activation: str, field_: str) -> dict[t
        claim="With sigmoid in every layer, the derivatives (at most 0.25) multiply up and the "
              "gradient vanishes in the early layers of a deep network.",
        measurement="first/last hidden-layer gradient ratio at initialisation at the largest depth, "
-                   "for every architecture and initialisation; whether the deepest nets train")
+                   "for every architecture and initialisation (vanished below 1%); whether the "
+                   "deepest nets train (final training error below 0.8) at the best rate of the "
+                   "grid, with the shallowest nets as the control that the budget suffices")
 def sigmoid_vanishing(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Verdict:
-    ratios = _deepest(init, "sigmoid", "ratio")
-    errors = _deepest(trained, "sigmoid", "train_error")
+    ratios = _at_depth(init, "sigmoid", "ratio")
+    errors, shallow = _training(trained, "sigmoid")
+    if not ratios or not errors or any(map(math.isnan, [*ratios.values(), *errors.values()])):
+        return Verdict("inconclusive", "the deepest sigmoid networks' gradient ratio or training "
+                       "error was not measured", {})
     vanished = [k for k, r in ratios.items() if r < VANISHED]
     untrained = [k for k, e in errors.items() if e >= UNTRAINED]
+    failed_controls = [k for k, e in shallow.items() if e >= UNTRAINED]
     numbers = {"largest_ratio": max(ratios.values()), "smallest_ratio": min(ratios.values()),
                "min_final_train_error": min(errors.values()),
-               "share_vanished": len(vanished) / len(ratios)}
+               "share_vanished": len(vanished) / len(ratios),
+               "share_untrained": len(untrained) / len(errors)}
     if not vanished:
-        return Verdict("does not hold", "no deep sigmoid network showed a vanished gradient", numbers)
+        return Verdict("does not hold", "no deep sigmoid network showed a vanished gradient "
+                       f"(smallest first/last ratio {fmt(min(ratios.values()))})", numbers)
+    if untrained and failed_controls:
+        return Verdict("inconclusive", f"the gradient vanished in {len(vanished)} of "
+                       f"{len(ratios)} deep settings, but even the shallowest sigmoid nets "
+                       f"({_label(failed_controls)}) did not train within the budget, so the deep "
+                       f"ones' failure to train says nothing about depth", numbers)
     if len(vanished) == len(ratios) and len(untrained) == len(errors):
         return Verdict("holds",
                        f"at the largest depth the first layer gets between {fmt(min(ratios.values()))} "
                        f"and {fmt(max(ratios.values()))} of the last layer's gradient under every "
-                       f"initialisation, and no such network trains (lowest training error "
-                       f"{fmt(min(errors.values()))})", numbers)
+                       f"initialisation, and no such network trains at any rate of the grid (lowest "
+                       f"training error {fmt(min(errors.values()))}) while the shallowest ones do",
+                       numbers)
+    trained_ok = [k for k in errors if k not in untrained]
     return Verdict("holds with caveats",
-                   f"the gradient vanished in {len(vanished)} of {len(ratios)} deep settings and "
-                   f"{len(untrained)} of {len(errors)} deep networks failed to train", numbers)
+                   f"the gradient vanished in {len(vanished)} of {len(ratios)} deep settings, and "
+                   f"{len(untrained)} of {len(errors)} deep networks failed to train"
+                   + (f"; {_label(trained_ok)} trained anyway" if trained_ok else ""), numbers)
 
 
 @claim(id="tanh-alleviates",
@@ -51,27 +80,36 @@ def sigmoid_vanishing(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Ve
        claim="tanh only alleviates the vanishing gradient: better than sigmoid, but deep tanh "
              "networks still lose the gradient.",
        measurement="per-layer gradient shrink factor of tanh against sigmoid at the largest depth, "
-                   "and whether tanh's first/last ratio falls below 1% under each initialisation")
+                   "and whether tanh's first/last ratio falls below 1% under each initialisation; "
+                   "the deepest tanh nets' training error at the best rate of the grid")
 def tanh_alleviates(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Verdict:
-    tanh_f, sig_f = _deepest(init, "tanh", "factor"), _deepest(init, "sigmoid", "factor")
-    ratios = _deepest(init, "tanh", "ratio")
-    errors = _deepest(trained, "tanh", "train_error")
-    better = all(tanh_f[k] > sig_f[k] for k in tanh_f)
+    tanh_f, sig_f = _at_depth(init, "tanh", "factor"), _at_depth(init, "sigmoid", "factor")
+    ratios = _at_depth(init, "tanh", "ratio")
+    errors, _ = _training(trained, "tanh")
+    measured = [*tanh_f.values(), *sig_f.values(), *ratios.values(), *errors.values()]
+    if not ratios or not errors or set(tanh_f) != set(sig_f) or any(map(math.isnan, measured)):
+        return Verdict("inconclusive", "the deepest tanh or sigmoid networks' gradients or "
+                       "training errors were not all measured", {})
+    worse = sorted(k for k in tanh_f if tanh_f[k] <= sig_f[k])
     vanished = sorted({i for (a, i), r in ratios.items() if r < VANISHED})
     kept = sorted({i for (a, i), r in ratios.items() if r >= VANISHED})
+    untrained = [k for k, e in errors.items() if e >= UNTRAINED]
     numbers = {"largest_ratio": max(ratios.values()), "smallest_ratio": min(ratios.values()),
-               "min_final_train_error": min(errors.values())}
-    if not better or not vanished:
-        return Verdict("does not hold",
-                       "tanh does not beat sigmoid everywhere" if not better else
-                       "deep tanh networks kept their gradient under every initialisation", numbers)
+               "min_final_train_error": min(errors.values()),
+               "share_untrained": len(untrained) / len(errors)}
+    if worse:
+        return Verdict("does not hold", f"tanh shrinks the gradient no less than sigmoid in "
+                       f"{_label(worse)}", numbers)
+    if not vanished:
+        return Verdict("does not hold", "tanh shrinks the gradient less than sigmoid, and the "
+                       "deepest tanh networks kept their gradient under every initialisation "
+                       f"(smallest first/last ratio {fmt(min(ratios.values()))})", numbers)
     if kept:
         return Verdict("holds with caveats",
                        f"tanh shrinks the gradient less than sigmoid everywhere, but it vanishes only "
                        f"with the {', '.join(vanished)} initialisation; with {', '.join(kept)} the "
                        f"deepest tanh nets' first/last gradient ratio is as high as "
-                       f"{fmt(max(ratios.values()))}", numbers)
-    return Verdict("holds", "tanh beats sigmoid, yet the gradient still vanishes under every "
-                   "initialisation", numbers)
-
-
+                       f"{fmt(max(ratios.values()))}, and {len(errors) - len(untrained)} of "
+                       f"{len(errors)} deepest tanh nets trained", numbers)
+    return Verdict("holds", "tanh shrinks the gradient less than sigmoid, yet it still vanishes "
+                   "under every initialisation", numbers)

@@ -38,7 +38,8 @@ def run_seed(cfg: DerivativesConfig, *, seed: int, device: str, progress: bool) 
     z = torch.linspace(-cfg.grid_limit, cfg.grid_limit, cfg.grid_points, dtype=torch.float64)
     gen = torch.Generator().manual_seed(seed)
     normal = torch.randn(cfg.n_samples, generator=gen, dtype=torch.float64)
-    out: dict[str, Any] = {"input_stds": list(cfg.input_stds)}
+    out: dict[str, Any] = {"input_stds": list(cfg.input_stds), "small": cfg.small,
+                           "grid_limit": cfg.grid_limit}
     for name in cfg.activations:
         grad, analytic = derivative_on_grid(name, z)
         values = torch.unique(grad)
@@ -52,8 +53,9 @@ def run_seed(cfg: DerivativesConfig, *, seed: int, device: str, progress: bool) 
             "distinct": [float(v) for v in values[:8]],
             "mean_derivative": [float(g.mean()) for g in per_std],
             "frac_small": [float((g < cfg.small).double().mean()) for g in per_std],
-            # what the grid shows at its ends: how close to zero the derivative gets there
+            # the slope at the grid's two ends, z = -limit and z = +limit
             "at_grid_edge": float(grad[[0, -1]].max()),
+            "at_grid_ends": [float(grad[0]), float(grad[-1])],
         }
     return out
 

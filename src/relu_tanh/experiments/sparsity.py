@@ -4,8 +4,11 @@ sparsity regularise (Glorot, Bordes and Bengio 2011)?
 For ReLU, leaky ReLU (the control: its negative half keeps a small slope, so no unit can die
 outright) and tanh CNNs, across learning rates and initialisations: train until the running
 training error reaches `target_error` (so that generalisation is compared at equal training
-error), then measure over the whole training set each hidden layer's share of exact zeros and
-of dead units (never positive on any training example), and the train/test error gap.
+error; a run that never gets there is reported, not compared), then measure over the whole
+training set each hidden layer's share of exact zeros and of dead units, and the train/test
+error gap. A dead unit is a channel (of a convolution) or a unit (of a dense layer) whose
+pre-activation is not positive on any training example at any position; the same count at
+initialisation says how many were dead from the start.
 
 Run: ``python -m relu_tanh run sparsity --scale paper --device cuda``
 """
@@ -43,25 +46,26 @@ class SparsityConfig:
 @torch.no_grad()
 def unit_activity(model: torch.nn.Module, x: torch.Tensor, batch: int = 1000) -> list[dict[str, float]]:
     """Per hidden layer, over all of x: the share of outputs that are exactly zero, of
-    pre-activations that are not positive, and of units (channel x position) never positive."""
+    pre-activations that are not positive, and of dead units: channels (dim 1 of a conv map) or
+    dense units that are never positive, on any example at any position."""
     zeros: list[float] = []
     nonpos: list[float] = []
     ever_on: list[torch.Tensor] = []
+    sizes: list[int] = []
     for i in range(0, len(x), batch):
-        for k, z in enumerate(diagnostics.preactivations(model, x[i:i + batch])):
+        for k, z in enumerate(diagnostics.preactivations(model, x[i:i + batch])):  # z (B, C, ...)
             out = model.acts[k](z)
-            on = (z > 0).any(0)
+            on = (z > 0).transpose(0, 1).flatten(1).any(1)  # (C,): positive somewhere
             if k == len(ever_on):
                 ever_on.append(on)
                 zeros.append(0.0)
                 nonpos.append(0.0)
+                sizes.append(z[0].numel())
             else:
                 ever_on[k] |= on
             zeros[k] += float((out == 0).sum())
             nonpos[k] += float((z <= 0).sum())
-    per_example = [on.numel() for on in ever_on]
-    return [{"zero": zeros[k] / (len(x) * per_example[k]),
-             "nonpositive": nonpos[k] / (len(x) * per_example[k]),
+    return [{"zero": zeros[k] / (len(x) * sizes[k]), "nonpositive": nonpos[k] / (len(x) * sizes[k]),
              "dead": float((~ever_on[k]).float().mean())} for k in range(len(ever_on))]
 
 
@@ -73,34 +77,42 @@ def run_seed(cfg: SparsityConfig, *, seed: int, device: str, progress: bool) -> 
     for act, init, lr in tqdm(grid, desc=f"seed {seed}", disable=not progress, leave=False):
         torch.manual_seed(seed)
         model = models.ConvNet(convnet_config(ds, act, init, cfg.channels)).to(device)
+        at_init = unit_activity(model, x)
         tcfg = TrainConfig(**{**vars(cfg.train), "lr": lr})
         hist = train(model, ds, tcfg, seed=seed, device=device, stop_below=cfg.target_error)
         done = not hist.diverged
-        rows.append({"activation": act, "init": init, "lr": lr, "diverged": hist.diverged,
+        rows.append({"activation": act, "init": init, "lr": lr, "seed": seed,
+                     "diverged": hist.diverged,
                      "epochs": len(hist.epoch_train_error),
                      "reached": done and hist.epoch_train_error[-1] < cfg.target_error,
                      "train_error": error_rate(model, x, y) if done else None,
                      "test_error": hist.epoch_test_error[-1] if done else None,
-                     "layers": unit_activity(model, x) if done else None})
+                     "layers": unit_activity(model, x) if done else None,
+                     "layers_init": at_init})
     return {"rows": rows, "data": ds.source}
 
 
 def summarize(cfg: SparsityConfig, seeds: dict[int, dict[str, Any]]) -> dict[tuple, dict]:
-    """Per (activation, init, lr): mean and range over the seeds that did not diverge of each
-    layer's zero / dead shares and of the generalisation gap (test - train error)."""
+    """Per (activation, init, lr): over the seeds that did not diverge, each layer's mean zero
+    and dead shares, the dead shares at initialisation, and the largest per-seed rise of the
+    dead share over initialisation; the generalisation gap (test - train error) per seed
+    (None where the run diverged or did not reach the target), and the counts."""
     out: dict[tuple, dict] = {}
     for key in itertools.product(cfg.activations, cfg.inits, cfg.lrs):
-        runs = [r for s in seeds.values() for r in s["rows"]
-                if (r["activation"], r["init"], r["lr"]) == key]
+        runs = sorted((r for s in seeds.values() for r in s["rows"]
+                       if (r["activation"], r["init"], r["lr"]) == key), key=lambda r: r["seed"])
         ok = [r for r in runs if not r["diverged"]]
         entry: dict[str, Any] = {"n": len(runs), "diverged": len(runs) - len(ok),
-                                 "reached": sum(r["reached"] for r in ok)}
+                                 "reached": sum(r["reached"] for r in ok),
+                                 "seeds": [r["seed"] for r in runs],
+                                 "gaps": [r["test_error"] - r["train_error"] if r["reached"] and
+                                          not r["diverged"] else None for r in runs]}
         if ok:
-            layer = lambda field: np.array([[l[field] for l in r["layers"]] for r in ok])
-            gaps = np.array([r["test_error"] - r["train_error"] for r in ok])
+            layer = lambda field, k="layers": np.array([[l[field] for l in r[k]] for r in ok])
+            rise = layer("dead") - layer("dead", "layers_init")  # (seeds, layers)
             entry.update(zero=layer("zero").mean(0).tolist(), dead=layer("dead").mean(0).tolist(),
-                         dead_max=layer("dead").max(0).tolist(),
-                         gap=float(gaps.mean()), gap_min=float(gaps.min()), gap_max=float(gaps.max()),
+                         dead_init=layer("dead", "layers_init").mean(0).tolist(),
+                         dead_rise_max=float(rise.max()), dead_rise_min=float(rise.max(1).min()),
                          train_error=float(np.mean([r["train_error"] for r in ok])),
                          test_error=float(np.mean([r["test_error"] for r in ok])))
         out[key] = entry

@@ -2,7 +2,11 @@
 
 Two experiments on MNIST-1D, over activation x initialisation x depth, for MLPs and CNNs:
 ``vanishing_init`` measures per-layer gradient norms of untrained networks;
-``vanishing_train`` trains them and records curves and per-layer gradients along the way.
+``vanishing_train`` trains them at every learning rate of a small grid (each setting keeps its
+best) and records curves and per-layer gradients along the way. The (initialisation x learning
+rate) grid of one architecture, activation and depth trains as one stacked model
+(`stacked.train_stacked`); CNNs are trained only for the activations and depths the verdicts
+read (`cnn_activations`, `cnn_depths`), since on a CPU they cost several times an MLP.
 
 Run: ``python -m relu_tanh run vanishing_train --scale paper --device cuda``
 """
@@ -19,7 +23,8 @@ import torch
 from tqdm import tqdm
 
 from .. import data, diagnostics, models
-from ..train import TrainConfig, train
+from ..stacked import train_stacked
+from ..train import TrainConfig
 from . import Experiment, register
 
 
@@ -39,7 +44,10 @@ class SweepConfig:
 
 @dataclass(frozen=True)
 class TrainSweepConfig(SweepConfig):
-    train: TrainConfig = field(default_factory=TrainConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)  # its lr is unused: `lrs` are swept
+    lrs: tuple[float, ...] = (0.01, 0.1, 1.0)  # each setting keeps the best (lowest final error)
+    cnn_activations: tuple[str, ...] = ("sigmoid", "tanh", "relu")
+    cnn_depths: tuple[int, ...] = (2, 5, 10, 20)
 
 
 def model_config(cfg: SweepConfig, arch: str, activation: str, init: str, depth: int,
@@ -54,7 +62,13 @@ def model_config(cfg: SweepConfig, arch: str, activation: str, init: str, depth:
 
 
 def grid(cfg: SweepConfig) -> list[tuple[str, str, str, int]]:
-    return list(itertools.product(cfg.archs, cfg.activations, cfg.inits, cfg.depths))
+    """(arch, activation, init, depth) of every network measured; training skips the CNNs
+    outside `cnn_activations` x `cnn_depths`."""
+    cells = itertools.product(cfg.archs, cfg.activations, cfg.inits, cfg.depths)
+    if not isinstance(cfg, TrainSweepConfig):
+        return list(cells)
+    return [(a, act, i, d) for a, act, i, d in cells
+            if a == "mlp" or (act in cfg.cnn_activations and d in cfg.cnn_depths)]
 
 
 def run_init(cfg: SweepConfig, *, seed: int, device: str, progress: bool) -> dict[str, Any]:
@@ -71,18 +85,25 @@ def run_init(cfg: SweepConfig, *, seed: int, device: str, progress: bool) -> dic
 
 
 def run_train(cfg: TrainSweepConfig, *, seed: int, device: str, progress: bool) -> dict[str, Any]:
-    """Train every network of the grid; keep its curves and per-layer gradient norms."""
+    """Train every network of the grid at every learning rate; keep curves and per-layer
+    gradient norms. One stacked model per (arch, activation, depth): inits x lrs."""
     ds = data.load("mnist1d", cfg.n_train)
+    groups = list(dict.fromkeys((a, act, d) for a, act, _, d in grid(cfg)))
     rows = []
-    for arch, act, init, depth in tqdm(grid(cfg), desc=f"seed {seed}", disable=not progress, leave=False):
-        torch.manual_seed(seed)
-        model = models.build(model_config(cfg, arch, act, init, depth, ds))
-        hist = train(model, ds, cfg.train, seed=seed, device=device)
-        rows.append({"arch": arch, "activation": act, "init": init, "depth": depth,
-                     "steps": hist.steps, "loss": hist.loss,
-                     "layer_grad_norms": hist.layer_grad_norms,
-                     "train_error": hist.epoch_train_error, "test_error": hist.epoch_test_error,
-                     "diverged": hist.diverged})
+    for arch, act, depth in tqdm(groups, desc=f"seed {seed}", disable=not progress, leave=False):
+        cells = list(itertools.product(cfg.inits, cfg.lrs))
+        nets = []
+        for init, _ in cells:
+            torch.manual_seed(seed)
+            nets.append(models.build(model_config(cfg, arch, act, init, depth, ds)))
+        hists = train_stacked(nets, ds, cfg.train, [lr for _, lr in cells], [seed] * len(cells),
+                              device=device)
+        for (init, lr), hist in zip(cells, hists):
+            rows.append({"arch": arch, "activation": act, "init": init, "depth": depth, "lr": lr,
+                         "steps": hist.steps, "loss": hist.loss,
+                         "layer_grad_norms": hist.layer_grad_norms,
+                         "train_error": hist.epoch_train_error,
+                         "test_error": hist.epoch_test_error, "diverged": hist.diverged})
     return {"rows": rows}
 
 
@@ -123,31 +144,51 @@ def summarize_init(cfg: SweepConfig, seeds: dict[int, dict[str, Any]]) -> dict[t
     return out
 
 
+CHANCE = 0.9  # error of a constant guess on MNIST-1D's ten balanced classes
+
+
+def final_error(run: dict[str, Any], key: str = "train_error") -> float:
+    """Error after the last epoch; a diverged run did not train and counts as chance."""
+    return CHANCE if run["diverged"] or not run[key] else run[key][-1]
+
+
 def summarize_train(cfg: TrainSweepConfig, seeds: dict[int, dict[str, Any]]) -> dict[tuple, dict]:
-    """For each grid point: final train/test error over seeds (a diverged run counts as chance
-    level, 0.9 on 10 classes), the number of diverged seeds, and the runs themselves."""
-    chance = 0.9
+    """For each grid point, at its best learning rate (lowest mean final training error over
+    seeds, diverged runs at chance): final train/test error over seeds, the best rate and
+    whether it is interior to the grid, diverged seeds per rate, and the best rate's runs."""
     out: dict[tuple, dict] = {}
     for key in grid(cfg):
-        runs = [r for s in seeds.values() for r in s["rows"] if _key(r) == key]
-        final = lambda r, k: chance if r["diverged"] or not r[k] else r[k][-1]
-        out[key] = {"train_error": _stats([final(r, "train_error") for r in runs]),
-                    "test_error": _stats([final(r, "test_error") for r in runs]),
-                    "diverged": sum(r["diverged"] for r in runs), "runs": runs}
+        runs = {lr: [r for s in seeds.values() for r in s["rows"]
+                     if (*_key(r), r["lr"]) == (*key, lr)] for lr in cfg.lrs}
+        mean_error = {lr: float(np.mean([final_error(r) for r in rs])) for lr, rs in runs.items()}
+        best = min(cfg.lrs, key=lambda lr: (mean_error[lr], lr))
+        out[key] = {"train_error": _stats([final_error(r) for r in runs[best]]),
+                    "test_error": _stats([final_error(r, "test_error") for r in runs[best]]),
+                    "lr": best, "interior": cfg.lrs[0] < best < cfg.lrs[-1],
+                    "error_per_lr": mean_error,
+                    "diverged": {lr: sum(r["diverged"] for r in rs) for lr, rs in runs.items()},
+                    "runs": runs[best]}
     return out
 
 
 SMOKE = SweepConfig(activations=("sigmoid", "tanh", "relu"), inits=("default", "xavier", "kaiming"),
                     depths=(2, 6), n_train=512, batch=256)
-SMOKE_TRAIN = TrainConfig(epochs=2, batch_size=128, lr=0.05, log_every=2)
-BOOK_TRAIN = TrainConfig(epochs=10, batch_size=64, lr=0.05, log_every=10)
+SMOKE_TRAIN = TrainSweepConfig(**vars(SMOKE), lrs=(0.05, 0.5), cnn_activations=("sigmoid",),
+                               cnn_depths=(2, 6),
+                               train=TrainConfig(epochs=2, batch_size=128, log_every=2))
+BOOK = SweepConfig(channels=8)  # 8 channels: a 20-layer CNN costs several MLPs' time on a CPU
+# Book: three epochs suffice for every shallow net to leave chance by far (the deep ones are the
+# question); sigmoid CNNs, the training half of the sigmoid verdict, are trained at the two ends
+# of the depth range.
+BOOK_TRAIN = TrainSweepConfig(**vars(BOOK), cnn_activations=("sigmoid",), cnn_depths=(2, 20),
+                              train=TrainConfig(epochs=3, batch_size=64, log_every=10))
+PAPER = SweepConfig(depths=(2, 5, 10, 20, 30, 50), channels=32, batch=2048)
 
 register(Experiment(
     name="vanishing_init",
     chapter="vanishing",
     description="per-layer gradient norms at initialisation vs depth, activation and init",
-    configs={"smoke": SMOKE, "book": SweepConfig(),
-             "paper": SweepConfig(depths=(2, 5, 10, 20, 30, 50), batch=2048)},
+    configs={"smoke": SMOKE, "book": BOOK, "paper": PAPER},
     seeds={"smoke": 2, "book": 3, "paper": 10},
     run_seed=run_init,
     summarize=summarize_init,
@@ -157,18 +198,20 @@ register(Experiment(
     name="vanishing_train",
     chapter="vanishing",
     description="training curves and gradients of deep sigmoid/tanh/ReLU nets on MNIST-1D",
-    configs={"smoke": TrainSweepConfig(**vars(SMOKE), train=SMOKE_TRAIN),
-             "book": TrainSweepConfig(archs=("mlp",), train=BOOK_TRAIN),
-             "paper": TrainSweepConfig(depths=(2, 5, 10, 20, 30),
-                                       train=TrainConfig(epochs=50, lr=0.05, log_every=25))},
+    configs={"smoke": SMOKE_TRAIN, "book": BOOK_TRAIN,
+             "paper": TrainSweepConfig(**{**vars(PAPER), "depths": (2, 5, 10, 20, 30)},
+                                       lrs=(0.003, 0.01, 0.03, 0.1, 0.3, 1.0), cnn_depths=(2, 5, 10, 20, 30),
+                                       train=TrainConfig(epochs=30, log_every=25))},
     seeds={"smoke": 2, "book": 3, "paper": 5},
     run_seed=run_train,
     summarize=summarize_train,
 ))
 
 
-def deepest(summary: dict[tuple, dict], arch: str, activation: str, field_: str = "ratio") -> dict[str, float]:
-    """{init: centre of `field_`} at the largest depth, for one architecture and activation."""
-    depth = max(k[3] for k in summary)
+def deepest(summary: dict[tuple, dict], arch: str, activation: str, field_: str = "ratio",
+            depth: int | None = None) -> dict[str, float]:
+    """{init: centre of `field_`} at `depth` (default: the largest in the summary), for one
+    architecture and activation."""
+    depth = max(k[3] for k in summary) if depth is None else depth
     return {i: v[field_]["centre"] for (a, act, i, d), v in summary.items()
             if (a, act, d) == (arch, activation, depth)}
