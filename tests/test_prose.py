@@ -31,7 +31,8 @@ ALLOWED = [
     r"\b(19|20)\d\d[a-z]?\b",  # years, as in citations
     r"\b(Figure|Table|Section|Eq\.|Chapter|Appendix) \d+\b",
     r"\b[A-Za-z]+-\d+[A-Za-z]*\b",  # names with numbers: MNIST-1D, CIFAR-10, layers-18pct, Shapeset-3
-    r"\b\d+-D\b", r"\b\d+x\d+\b",  # 1-D, 2-D; 5x5 kernels, 32x32 images
+    r"\b\d+-D\b", r"\b\d+[x×]\d+\b",  # 1-D, 2-D; 5x5 kernels, 32x32 images
+    r"\bR\d\b",  # the RNN claims' labels, R1 to R6
     r"\b(conv|fc|float|bfloat|int|uint)\d+\b", r"\bL\d\b",  # layer names, dtypes, caches
     r"\b1/4\b", r"\b1/2\b",  # the sigmoid bound and half of a symmetric input
     r"(?<![\d.,])[0-3](?![\d%]|[.,]\d)",  # small integers of the mechanism: slopes 0 and 1, Kaiming's 2

@@ -152,3 +152,17 @@ def test_a_cpu_seed_records_no_accelerator_fields():
 
     assert results.accelerator("cpu") == {}
     assert "cuda_driver" not in results.provenance("cpu")
+
+
+def test_the_stored_run_note_names_each_machine_its_seeds_ran_on(isolated_dirs, clocked):
+    from relu_tanh import book, results
+
+    c = clocked([0.0], seeds=3)
+    res = experiments.run(c.name, "paper", root=results.results_dir())
+    record = json.loads(res.path.read_text())
+    record["seed_provenance"]["2"].update(device_name="NVIDIA H200", cuda_driver="580.1",
+                                          cuda_runtime="13.0", tf32_cudnn=True)
+    res.path.write_text(json.dumps(record))
+    note = book.stored_note(c.name).data
+    assert "3 seeds" in note and "seeds 0, 1 on CPU" in note
+    assert "seeds 2 on NVIDIA H200 (CUDA driver 580.1, runtime 13.0, TF32 on" in note

@@ -55,10 +55,19 @@ def stored_note(name: str, scale: str = "paper") -> Markdown:
         return Markdown(f"No {scale}-scale run of `{name}` is stored in `results/` yet. "
                         f"Make one on a GPU with `python -m relu_tanh run {name} --scale {scale} "
                         f"--device cuda`; this page then shows it beside the live run.")
-    p = res.provenance
-    return Markdown(f"Stored {scale}-scale run of `{name}`: {len(res.seeds)} seeds on "
-                    f"{p['device_name']}, torch {p['torch']}, commit `{p['git_commit'][:12]}`, "
-                    f"{p['date']}.")
+    machines = {}  # one line per machine and software the seeds ran with
+    for seed, p in sorted((res.seed_provenance or {0: res.provenance}).items()):
+        machines.setdefault(_machine(p), []).append(str(seed))
+    where = "; ".join(f"seeds {', '.join(seeds)} on {m}" for m, seeds in machines.items())
+    return Markdown(f"Stored {scale}-scale run of `{name}`, {len(res.seeds)} seeds: {where}.")
+
+
+def _machine(p: dict[str, Any]) -> str:
+    """Device, its CUDA driver and runtime where there are any, torch, commit and date."""
+    cuda = (f" (CUDA driver {p['cuda_driver']}, runtime {p['cuda_runtime']}, TF32 "
+            f"{'on' if p.get('tf32_cudnn') else 'off'} for convolutions)" if "cuda_driver" in p else "")
+    return (f"{p['device_name']}{cuda}, torch {p['torch']}, commit `{p['git_commit'][:12]}`, "
+            f"{p['date']}")
 
 
 def table(header: list[str], rows: list[list[Any]]) -> Markdown:
