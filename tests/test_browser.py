@@ -5,7 +5,6 @@ The same checks are shown to catch each defect on a tiny broken site (tests/fixt
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 

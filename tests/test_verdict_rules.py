@@ -3,7 +3,6 @@ to each of its outcomes on constructed summaries (including censored, NaN and di
 
 from __future__ import annotations
 
-import copy
 import math
 
 import pytest

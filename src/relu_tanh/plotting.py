@@ -378,20 +378,6 @@ def lr_sweep(summary: dict[str, Any], threshold: float) -> plt.Figure:
         ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
     axes[0].set_ylabel(f"epochs to {threshold:.0%} training error")
     axes[-1].legend(title=f"{summary['seeds']} seeds", fontsize=7)
-def training_curves(summary: dict[str, Any], variant: str, threshold: float) -> plt.Figure:
-    """Running training error per epoch at each activation's fastest learning rate, one line
-    per seed, ReLU solid and tanh dashed as in Krizhevsky et al.'s Figure 1."""
-    fig, (ax,) = subplots(width=4.6, height=3.0)
-    best = summary["ratios"][(variant, threshold)]["best"]
-    for act, b in best.items():
-        for j, run in enumerate(summary["runs"][(variant, act, b["lr"])]):
-            err = run["train_error"]
-            ax.plot(range(1, len(err) + 1), err, "-" if act == "relu" else "--", color=COLORS[act],
-                    marker="o", ms=2, label=f"{act} (lr {b['lr']:g})" if j == 0 else None)
-    ax.axhline(threshold, color="grey", ls=":", lw=1, label=f"{threshold:.0%} threshold")
-    ax.set(xlabel="epoch", ylabel="running training error")
-    integer_ticks(ax.xaxis)
-    ax.legend()
     return fig
 
 
