@@ -134,7 +134,7 @@ def arm_name(init: str, clipped: bool) -> str:
        chapter="through_time", experiments=("through_time",),
        claim="ReLU is not recommended in RNNs: its outputs are unbounded, so ReLU RNNs explode "
              "far more easily than RNNs of bounded units.",
-       measurement="share of diverged training runs (NaN/inf, or a loss above the blow-up factor "
+       measurement="share of diverged training runs (a non-finite loss or gradient, or a loss above the blow-up factor "
                    "times its first value) "
                    "on the adding problem, ReLU against tanh at matched learning rate and seed, "
                    "in each arm (default or identity init, with or without clipping)")
