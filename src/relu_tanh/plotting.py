@@ -526,7 +526,8 @@ def entries_vs_spectrum(summary: dict[str, Any]) -> plt.Figure:
             if np.isfinite(y).any():
                 ax.plot(t, y, style, color="#1b9e77" if key == "below_1" else "#d95f02", label=label)
         ax.plot(t, t * np.log10(r["radius"]), ":", color="grey", label="ρ^t")
-        ax.set(xlabel="power t", title=f"{r['name']}\n{_matrix_label(r)}")
+        ax.set_title(f"{r['name']}\n" + _matrix_label(r).replace(", ρ", "\nρ", 1), fontsize=8)
+        ax.set(xlabel="power t")
     axes[0].set_ylabel("log10 max |(W^t)_ij|")
     axes[1].legend()
     return fig
