@@ -7,12 +7,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from relu_tanh import results
+from relu_tanh import experiments, results
+from relu_tanh.experiments import Experiment
+from relu_tanh.scale import SCALES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,3 +101,23 @@ def build_book(out: Path, env: dict[str, str]) -> BookBuild:
 def smoke_book(tmp_path_factory, smoke_env) -> BookBuild:
     """The smoke-scale book, built once per session and shared by the build and browser tests."""
     return build_book(tmp_path_factory.mktemp("book"), smoke_env)
+
+
+@pytest.fixture
+def register_experiment():
+    """`register(prefix, config, run_seed, seeds) -> name`: a test-double experiment with the same
+    config and seed count at every scale, unregistered when the test ends."""
+    names: list[str] = []
+
+    def register(prefix: str, config, run_seed, seeds: int) -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        experiments.register(Experiment(
+            name=name, chapter="nowhere", description="test double",
+            configs={s: config for s in SCALES}, seeds={s: seeds for s in SCALES},
+            run_seed=run_seed, summarize=lambda c, s: sorted(s)))
+        names.append(name)
+        return name
+
+    yield register
+    for name in names:
+        experiments.EXPERIMENTS._entries.pop(name, None)

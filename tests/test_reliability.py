@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,6 @@ import pytest
 
 from relu_tanh import claims, data, experiments, results, scale
 from relu_tanh.cli import main
-from relu_tanh.experiments import Experiment
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,15 +38,9 @@ class TinyConfig:
 class Tiny:
     """A registered experiment that records which seeds it ran; optionally slow or noisy."""
 
-    def __init__(self, seeds: int = 3):
-        self.name = f"tiny_{uuid.uuid4().hex[:8]}"
+    def __init__(self, register, seeds: int = 3):
         self.calls: list[int] = []
-        cfg = TinyConfig()
-        experiments.register(Experiment(
-            name=self.name, chapter="nowhere", description="test double",
-            configs={"smoke": cfg, "book": cfg, "paper": cfg},
-            seeds={"smoke": seeds, "book": seeds, "paper": seeds},
-            run_seed=self.run_seed, summarize=lambda c, s: sorted(s)))
+        self.name = register("tiny", TinyConfig(), self.run_seed, seeds)
 
     def run_seed(self, cfg, *, seed, device, progress):
         self.calls.append(seed)
@@ -56,16 +48,8 @@ class Tiny:
 
 
 @pytest.fixture
-def tiny():
-    made: list[Tiny] = []
-
-    def make(**kw) -> Tiny:
-        made.append(Tiny(**kw))
-        return made[-1]
-
-    yield make
-    for t in made:
-        experiments.EXPERIMENTS._entries.pop(t.name, None)
+def tiny(register_experiment):
+    return lambda **kw: Tiny(register_experiment, **kw)
 
 
 def stored(root: Path, name: str, s: str) -> dict:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import uuid
 from dataclasses import dataclass
 
 import pytest
 
 from relu_tanh import experiments, launch, paper
 from relu_tanh.cli import main
-from relu_tanh.experiments import Experiment
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -24,15 +22,10 @@ class StepConfig:
 class Clocked:
     """A registered test experiment: each seed 'takes' `cost` seconds on a fake clock."""
 
-    def __init__(self, clock: list[float], cost: float = 5.0, seeds: int = 3, fail: bool = False):
-        self.name = f"clocked_{uuid.uuid4().hex[:8]}"
+    def __init__(self, register, clock: list[float], cost: float = 5.0, seeds: int = 3,
+                 fail: bool = False):
         self.clock, self.cost, self.fail = clock, cost, fail
-        cfg = StepConfig()
-        experiments.register(Experiment(
-            name=self.name, chapter="nowhere", description="test double",
-            configs={"smoke": cfg, "book": cfg, "paper": cfg},
-            seeds={"smoke": seeds, "book": seeds, "paper": seeds},
-            run_seed=self.run_seed, summarize=lambda c, s: sorted(s)))
+        self.name = register("clocked", StepConfig(), self.run_seed, seeds)
 
     def run_seed(self, cfg, *, seed, device, progress):
         if self.fail:
@@ -42,16 +35,8 @@ class Clocked:
 
 
 @pytest.fixture
-def clocked():
-    made: list[Clocked] = []
-
-    def make(*args, **kw) -> Clocked:
-        made.append(Clocked(*args, **kw))
-        return made[-1]
-
-    yield make
-    for c in made:
-        experiments.EXPERIMENTS._entries.pop(c.name, None)
+def clocked(register_experiment):
+    return lambda *args, **kw: Clocked(register_experiment, *args, **kw)
 
 
 @pytest.mark.parametrize("n_seeds, parts", [(5, 1), (5, 2), (5, 3), (2, 4)])
