@@ -59,6 +59,16 @@ def test_grid_is_the_same_protocol_for_every_model():
     assert {s.lr for s in settings if s.optimizer == "adam"} == set(cfg.adam_lrs)
 
 
+def test_shares_partition_each_blocks_grid():
+    """The registry seeds of one block train every setting of its grid exactly once."""
+    cfg = debate.DebateConfig(seeds=3, shares=2)
+    for block in range(2):
+        seeds = list(range(3 * block, 3 * block + 3))
+        shares = [debate.share_settings(cfg, 2 * block + j) for j in range(2)]
+        assert sorted(map(repr, shares[0] + shares[1])) == sorted(map(repr, debate.grid(cfg, seeds)))
+        assert abs(len(shares[0]) - len(shares[1])) <= 1 and not set(shares[0]) & set(shares[1])
+
+
 def test_tasks_and_thresholds():
     cfg = experiments.config_for("debate", "smoke")
     ds, target, blowup = debate.load_task("adding-20", cfg)
@@ -147,3 +157,10 @@ def test_verdict_rests_on_the_more_informative_optimizer():
     s["families"][("a", "equal", "sgd")]["gated"]["success"] = 1.0
     assert claim.resting_optimizer(s) == "sgd"
     assert claim.relu_rnn_vs_gated(s).status == "does not hold"
+
+
+@pytest.mark.parametrize("change, message", [(dict(shares=0), "shares"), (dict(steps=(1,)), "one entry per task"),
+                                             (dict(tasks=("adding-50", "pixel-mnist", "mnist1d")), "valid choices")])
+def test_bad_config_stops_before_any_work(change, message):
+    with pytest.raises(ValueError, match=message):
+        experiments.config_for("debate", "book", **change)

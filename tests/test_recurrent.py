@@ -214,3 +214,16 @@ def test_parallel_scan_gradients_match_the_sequential_loop():
         grads.append((lam_.grad, b_.grad))
     assert torch.allclose(grads[0][0], grads[1][0], atol=1e-4)
     assert torch.allclose(grads[0][1], grads[1][1], atol=1e-5)
+
+
+def test_lru_stack_gradients_match_the_equations():
+    """Every LRU parameter's gradient in the stack equals that of the loop written from the
+    equations (`sequential_lru`), model by model."""
+    cfg, stack, x = stack_and_input("lru")
+    names = [n for n, _ in stack.named_parameters()]
+    grads = torch.autograd.grad(stack(x).pow(2).sum(), list(stack.parameters()))
+    for k in range(3):
+        params = {n: t.requires_grad_() for n, t in stack.model(k).items()}
+        ref = torch.autograd.grad(sequential_lru(cfg, params, x[k]).pow(2).sum(), list(params.values()))
+        for name, g, r in zip(names, grads, ref):
+            assert torch.allclose(g[k], r, atol=1e-4, rtol=1e-3), name

@@ -62,6 +62,14 @@ def test_a_cell_with_pipes_and_newlines_stays_one_cell():
     assert cells_of(md)[1] == ["tanh's slope vanishes for |z| &gt; 1.82 at the edges", "x"]
 
 
+def test_titled_tables_each_keep_their_title_and_rows():
+    md = book.tables({"adding-50": (["model", "success"], [["LSTM", 1.0]]),
+                      "mnist1d": (["model", "success"], [["GRU", 0.5], ["IRNN", 0.0]])}).data
+    blocks = md.split("\n\n")
+    assert blocks[0] == "**adding-50**" and blocks[2] == "**mnist1d**"
+    assert blocks[3].count("\n") == 3 and "| GRU | 0.50 |" in blocks[3]
+
+
 def test_verdict_table_keeps_its_columns_when_a_reason_has_pipes():
     c = claims.CLAIMS["tanh-edge"]
     v = claims.Verdict("holds", "tanh' < 0.1 for |z| > 1.82, a share of 0.07", {"x": 1.0})

@@ -80,6 +80,11 @@ def table(header: list[str], rows: list[list[Any]]) -> Markdown:
     return Markdown("\n".join(lines))
 
 
+def tables(sections: dict[str, tuple[list[str], list[list[Any]]]]) -> Markdown:
+    """Several `table`s under bold titles: {title: (header, rows)}."""
+    return Markdown("\n\n".join(f"**{title}**\n\n{table(*parts).data}" for title, parts in sections.items()))
+
+
 def overview(scale: str | None = None) -> Markdown:
     """The opening page's table: each claim linked to its chapter, its verdict, the numbers
     that decided it, and the scale and data they came from (decided live from the ledger)."""

@@ -123,7 +123,8 @@ def cmd_warm(args: argparse.Namespace) -> int:
     from . import warm
 
     took = warm.warm(args.scale, args.jobs)
-    print(f"warm: {len(took)} experiments at {args.scale} scale, {sum(took.values()):.0f} s of runs")
+    print(f"warm: {len({name for name, _ in took})} experiments in {len(took)} units at "
+          f"{args.scale} scale, {sum(took.values()):.0f} s of runs")
     return 0
 
 

@@ -183,7 +183,8 @@ class Stack(nn.Module):
             h = self._lru(x)
         else:
             w_ih = self.W_ih.transpose(1, 2)  # (K, F, G*H)
-            b = self.b if hasattr(self, "b") else self.b_ih
+            b = self.b if hasattr(self, "b") else self.b_ih  # an LSTM's two biases always add:
+            b = b + self.b_hh if kind in ("lstm", "lstm_fb") else b  # fold b_hh in here, once
             xp = torch.baddbmm(b[:, None], x.flatten(1, 2), w_ih)  # (K, B*T, G*H), every step at once
             xp = xp.unflatten(1, x.shape[1:3]).permute(2, 0, 1, 3)  # (T, K, B, G*H)
             h = getattr(self, f"_{'elman' if kind in ELMAN else kind.split('_')[0]}")(xp)
@@ -205,8 +206,7 @@ class Stack(nn.Module):
         return h
 
     def _lstm(self, xp: torch.Tensor) -> torch.Tensor:
-        w_hh = self.W_hh.transpose(1, 2)  # (K, H, 4H)
-        xp = xp + self.b_hh[None, :, None]
+        w_hh = self.W_hh.transpose(1, 2)  # (K, H, 4H); xp holds both biases
         h = c = torch.zeros_like(xp[0, ..., : self.cfg.hidden])  # (K, B, H)
         for x_t in xp:
             i, f, g, o = torch.baddbmm(x_t, h, w_hh).chunk(4, dim=-1)
@@ -218,17 +218,18 @@ class Stack(nn.Module):
         w_hh = self.W_hh.transpose(1, 2)  # (K, H, 3H)
         b_hh = self.b_hh[:, None]  # (K, 1, 3H)
         h = torch.zeros_like(xp[0, ..., : self.cfg.hidden])
+        two = 2 * self.cfg.hidden
         for x_t in xp:
-            xr, xz, xn = x_t.chunk(3, dim=-1)
-            hr, hz, hn = torch.baddbmm(b_hh, h, w_hh).chunk(3, dim=-1)
-            r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
-            n = torch.tanh(xn + r * hn)
+            hp = torch.baddbmm(b_hh, h, w_hh)  # (K, B, 3H): the r and z blocks, then n's
+            r, z = torch.sigmoid(x_t[..., :two] + hp[..., :two]).chunk(2, dim=-1)
+            n = torch.tanh(torch.addcmul(x_t[..., two:], r, hp[..., two:]))
             h = n + z * (h - n)  # (1 - z) * n + z * h
         return h
 
     def _lru(self, x: torch.Tensor) -> torch.Tensor:
         """Residual blocks u <- u + mix(gelu(LRU(LN(u)))); the last block is needed at the last
-        step only, so its state there is summed in closed form instead of scanned."""
+        step only, so its state there is summed in closed form instead of scanned. Complex
+        products are real ones on interleaved (re, im) columns, read as complex views."""
         hid, last = self.cfg.hidden, self.cfg.lru_layers - 1
         u = torch.baddbmm(self.b_enc[:, None], x.flatten(1, 2), self.W_enc.transpose(1, 2))
         u = u.unflatten(1, x.shape[1:3])  # (K, B, T, H)
@@ -236,24 +237,32 @@ class Stack(nn.Module):
             p = lambda name: getattr(self, f"{name}{layer}")
             v = F.layer_norm(u, (hid,)) * p("ln_w")[:, None, None] + p("ln_b")[:, None, None]
             log_lam = torch.complex(-torch.exp(p("nu_log")), torch.exp(p("theta_log")))  # (K, N)
-            gamma = torch.exp(p("gamma_log"))[:, None]  # (K, 1, N)
-            flat = v.flatten(1, 2)  # (K, B*T, H); B u_t for a real u_t: two real products
-            bu = torch.complex(torch.bmm(flat, p("B_re").transpose(1, 2)) * gamma,
-                               torch.bmm(flat, p("B_im").transpose(1, 2)) * gamma)
-            bu = bu.unflatten(1, v.shape[1:3])  # (K, B, T, N)
+            bu = torch.view_as_complex(torch.bmm(v.flatten(1, 2), _input_matrix(p)).unflatten(-1, (-1, 2)))
+            bu = bu.unflatten(1, v.shape[1:3])  # (K, B, T, N): gamma * (B u_t)
             if layer == last:  # x_T = sum_t lam^(T-1-t) b_t
                 ages = torch.arange(x.shape[2] - 1, -1, -1, dtype=v.dtype, device=v.device)
-                s = (torch.exp(ages[:, None] * log_lam[:, None]) [:, None] * bu).sum(2, keepdim=True)
+                s = (torch.exp(ages[:, None] * log_lam[:, None])[:, None] * bu).sum(2, keepdim=True)
                 v = v[:, :, -1:]  # (K, B, 1, H)
             else:
                 s = linear_scan(torch.exp(log_lam), bu)  # (K, B, T, N)
-            s_flat = s.flatten(1, 2)
-            y = (torch.bmm(s_flat.real, p("C_re").transpose(1, 2))
-                 - torch.bmm(s_flat.imag, p("C_im").transpose(1, 2))).unflatten(1, v.shape[1:3])
-            y = F.gelu(y + p("D")[:, None, None] * v)  # Re(C x_t) + D u_t, then the nonlinearity
+            y = torch.bmm(torch.view_as_real(s).flatten(1, 2).flatten(-2), _output_matrix(p))
+            y = F.gelu(y.unflatten(1, v.shape[1:3]) + p("D")[:, None, None] * v)  # Re(C x_t) + D u_t
             mix = torch.baddbmm(p("b_mix")[:, None], y.flatten(1, 2), p("W_mix").transpose(1, 2))
             u = u[:, :, -v.shape[2]:] + mix.unflatten(1, v.shape[1:3])
         return u[:, :, -1]  # (K, B, H)
+
+
+def _input_matrix(p) -> torch.Tensor:
+    """gamma * B as one real (K, H, 2N) matrix whose columns alternate Re and Im of each row of
+    B: a real input times it, read as (N, 2), is the complex gamma * (B u)."""
+    w = torch.stack([p("B_re"), p("B_im")], dim=2) * torch.exp(p("gamma_log"))[:, :, None, None]
+    return w.flatten(1, 2).transpose(1, 2)  # (K, N, 2, H) -> (K, 2N, H) -> (K, H, 2N)
+
+
+def _output_matrix(p) -> torch.Tensor:
+    """C as one real (K, 2N, H) matrix with rows alternating Re C and -Im C, so that a complex
+    state viewed as interleaved (re, im) times it is Re(C x) = Re C Re x - Im C Im x."""
+    return torch.stack([p("C_re"), -p("C_im")], dim=-1).flatten(2).transpose(1, 2)
 
 
 def linear_scan(lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -266,10 +275,14 @@ def linear_scan(lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return _LinearScan.apply(lam, b)
 
 
-def _doubling_scan(lam: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def _doubling_scan(lam: torch.Tensor, b: torch.Tensor, reverse: bool = False) -> torch.Tensor:
+    """The step-doubling scan forward in time, or backward in time when `reverse`."""
     x, power, d = b.clone(), lam[:, None, None], 1  # power (K, 1, 1, N) = lam^d
     while d < b.shape[2]:
-        x[:, :, d:] += power * x[:, :, :-d].clone()
+        if reverse:
+            x[:, :, :-d] += power * x[:, :, d:]  # the product is a new tensor: no aliasing
+        else:
+            x[:, :, d:] += power * x[:, :, :-d]
         power, d = power * power, 2 * d
     return x
 
@@ -285,7 +298,7 @@ class _LinearScan(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         lam, x = ctx.saved_tensors
         # adjoint a_t = grad_t + conj(lam) a_{t+1}: dL/db_t = a_t, dL/dlam = sum_t conj(x_{t-1}) a_t
-        a = _doubling_scan(lam.conj(), grad.flip(2)).flip(2)
+        a = _doubling_scan(lam.conj(), grad, reverse=True)
         grad_lam = (x[:, :, :-1].conj() * a[:, :, 1:]).sum(dim=(1, 2))
         return grad_lam, a
 

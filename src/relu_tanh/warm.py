@@ -4,7 +4,8 @@
 small models on one CPU thread, so a 2-core machine would sit half idle. `warm` runs every
 experiment at the scale the build will use, each in its own process on one thread, `jobs` at a
 time, longest first, into the same cache the pages read (`experiments.run` reuses a record
-only for the same config and code). Timing benchmarks (the cost chapter) are left to their
+only for the same config and code). An experiment of several seeds is split into up to `jobs`
+units (`run --unit K/N`), which fill its one record side by side. Timing benchmarks (the cost chapter) are left to their
 page, which runs them on a quiet machine. Run: ``python -m relu_tanh warm --jobs 2``.
 """
 
@@ -27,29 +28,37 @@ def warmable() -> list[str]:
     return sorted(names, key=lambda n: LONGEST_FIRST.index(n) if n in LONGEST_FIRST else len(names))
 
 
-def _run_one(name: str, scale: str) -> tuple[str, float]:
+def units(scale: str, jobs: int) -> list[tuple[str, str]]:
+    """(experiment, unit) pairs to submit, longest experiment first: each split into as many
+    units as it has seeds, at most `jobs`."""
+    out = []
+    for name in warmable():
+        n = min(jobs, experiments.plan(name, scale).n_seeds)
+        out += [(name, f"{k}/{n}") for k in range(1, n + 1)]
+    return out
+
+
+def _run_one(name: str, scale: str, unit: str) -> tuple[str, str, float]:
     import torch
 
     torch.set_num_threads(1)  # one core per process: `jobs` processes share the machine
     start = time.perf_counter()
-    experiments.run(name, scale)
-    return name, time.perf_counter() - start
+    experiments.run(name, scale, unit=unit)
+    return name, unit, time.perf_counter() - start
 
 
 def warm(scale: str, jobs: int = 2) -> dict[str, float]:
     """Run `warmable()` at `scale` into the run cache, `jobs` processes at a time; returns the
-    seconds each took (a cached one takes about none)."""
+    seconds each unit took (a cached one takes about none), keyed by (experiment, unit)."""
     if jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {jobs}")
-    names = warmable()
-    for name in names:  # every input is checked before any work
-        experiments.plan(name, scale)
-    took: dict[str, float] = {}
+    todo = units(scale, jobs)  # every input is checked (`plan`) before any work
+    took: dict[tuple[str, str], float] = {}
     context = multiprocessing.get_context("spawn")  # no inherited torch threads or locks
     with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        futures = [pool.submit(_run_one, name, scale) for name in names]
+        futures = [pool.submit(_run_one, name, scale, unit) for name, unit in todo]
         for done in as_completed(futures):
-            name, seconds = done.result()
-            took[name] = seconds
-            print(f"warm: {name} at {scale} scale, {seconds:.1f} s", flush=True)
+            name, unit, seconds = done.result()
+            took[name, unit] = seconds
+            print(f"warm: {name} (unit {unit}) at {scale} scale, {seconds:.1f} s", flush=True)
     return took

@@ -4,9 +4,12 @@
 ``debate`` trains every kind of `relu_tanh.recurrent` on every task of the scale, at equal hidden
 size and at the LSTM's parameter count, over one grid of (optimiser, learning rate, clipping
 threshold) that is the same for every model, and records for each run whether and when it
-solved the task, its final test error, and whether it diverged. All grid points and model seeds
-of one kind train together in one stack (one forward pass). A registry seed is a block of
-`seeds` model seeds: seed s trains model seeds s*seeds ... s*seeds + seeds - 1.
+solved the task, its final test error, and whether it diverged. The grid points and model seeds
+of one kind train together in one stack (one forward pass). A registry seed is one share of one
+block of `seeds` model seeds: registry seed s trains share s % shares of the grid (every
+`shares`-th setting) for block s // shares, whose model seeds are b*seeds ... b*seeds + seeds - 1.
+Shares let processes split the work (`python -m relu_tanh warm` runs one per core); on a CPU a
+stack gains little beyond about ten models, so splitting one costs almost nothing.
 
 Run: ``python -m relu_tanh run debate --scale paper --device cuda``
 """
@@ -46,9 +49,10 @@ class DebateConfig:
     kinds: tuple[str, ...] = KINDS
     variants: tuple[str, ...] = ("equal",)  # and/or "matched": the LSTM's parameter count
     hidden: int = 32
-    seeds: int = 3  # model seeds trained together per registry seed
+    seeds: int = 3  # model seeds per block
+    shares: int = 1  # registry seeds per block, each training every shares-th grid setting
     sgd_lrs: tuple[float, ...] = (1e-2, 3e-2, 1e-1)
-    adam_lrs: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2)
+    adam_lrs: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
     clips: tuple[float, ...] = (1.0,)
     steps: tuple[int, ...] = (800, 400, 300)  # training steps, one entry per task
     batch_size: int = 32
@@ -62,10 +66,19 @@ class DebateConfig:
     cpu_threads: int | None = 1  # torch threads while training on a CPU (None: leave as is); the
     # small per-step products gain nothing from a second thread and lose much to its spinning
 
+    def validate(self) -> None:
+        """Checked when the config is built or overridden, before any work."""
+        if self.seeds < 1 or self.shares < 1:
+            raise ValueError(f"seeds and shares must be at least 1, got {self.seeds}, {self.shares}")
+        if len(self.steps) != len(self.tasks):
+            raise ValueError(f"steps needs one entry per task, got {self.steps} for {self.tasks}")
+        for task in self.tasks:
+            target_for(task)  # an unknown task lists the valid ones
 
-# Book scale: the larger forget-gate bias (lstm_fb, 23% of the CPU time) and SGD's smallest rate
-# (it solved nothing) run at paper scale only, so that the chapter fits a 2-core CPU.
-BOOK = DebateConfig(kinds=tuple(k for k in KINDS if k != "lstm_fb"), sgd_lrs=(3e-2, 1e-1))
+
+# Book scale: the larger forget-gate bias (lstm_fb, 23% of the CPU time) runs at paper scale
+# only, and the grid is split in two shares, one per core, so that the chapter fits a 2-core CPU.
+BOOK = DebateConfig(kinds=tuple(k for k in KINDS if k != "lstm_fb"), shares=2)
 
 
 # --- tasks -----------------------------------------------------------------------------------
@@ -131,10 +144,13 @@ def run_seed(cfg: DebateConfig, *, seed: int, device: str, progress: bool) -> di
         torch.set_num_threads(before)
 
 
+def share_settings(cfg: DebateConfig, seed: int) -> list[Setting]:
+    """The settings registry seed `seed` trains: its share of its block's grid."""
+    block, share = divmod(seed, cfg.shares)
+    return grid(cfg, list(range(block * cfg.seeds, (block + 1) * cfg.seeds)))[share::cfg.shares]
+
+
 def _run_seed(cfg: DebateConfig, seed: int, device: str, progress: bool) -> dict[str, Any]:
-    seeds = list(range(seed * cfg.seeds, (seed + 1) * cfg.seeds))
-    if len(cfg.steps) != len(cfg.tasks):
-        raise ValueError(f"steps needs one entry per task, got {cfg.steps} for {cfg.tasks}")
     budgets = {t: Budget(n, cfg.batch_size, cfg.eval_every, cfg.eval_examples)
                for t, n in zip(cfg.tasks, cfg.steps)}
     runs, timing = [], []
@@ -146,7 +162,7 @@ def _run_seed(cfg: DebateConfig, seed: int, device: str, progress: bool) -> dict
             datasets = {task: load_task(task, cfg)}
         ds, target, blowup = datasets[task]
         mcfg = model_config(cfg, kind, variant, ds)
-        settings = grid(cfg, seeds)
+        settings = share_settings(cfg, seed)
         records, seconds = recurrent.train_stack(mcfg, settings, ds, budgets[task], target=target,
                                                  blowup=blowup, device=device)
         tags = {"task": task, "variant": variant, "kind": kind, "hidden": mcfg.hidden,
@@ -233,24 +249,25 @@ def families(rows: list[dict]) -> dict[tuple[str, str, str], dict[str, dict]]:
     return out
 
 
+SMOKE = DebateConfig(tasks=("adding-20", "mnist1d"), steps=(20, 20), hidden=4, seeds=2,
+                     eval_every=10, eval_examples=64, adding_train=256, adding_test=64,
+                     n_train=256, n_test=64, sgd_lrs=(1e-2, 1e-1), adam_lrs=(3e-3, 3e-2), shares=2)
+# Paper scale: Le et al.'s lengths and pixel tasks, 100 units, batches of 16, a crossed grid;
+# four shares, so that `run --unit K/4` (or `--launcher ray`) can spread it over GPUs.
+PAPER = DebateConfig(tasks=("adding-100", "adding-150", "adding-200", "adding-300", "adding-400",
+                            "fashion-pixels", "fashion-ppixels"),
+                     steps=(20_000,) * 7, variants=("equal", "matched"), hidden=100, seeds=5,
+                     shares=4, batch_size=16, eval_every=250, eval_examples=1000,
+                     adding_train=100_000, adding_test=10_000, sgd_lrs=(1e-3, 1e-2, 1e-1),
+                     adam_lrs=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2), clips=(1.0, 10.0, 100.0))
+CONFIGS = {"smoke": SMOKE, "book": BOOK, "paper": PAPER}
+
 register(Experiment(
     name="debate", chapter="debate",
     description="ReLU RNNs (Gaussian, IRNN, np-RNN, IndRNN) + clipping against LSTM/GRU and the "
                 "LRU on the adding problem and sequential classification, SGD and Adam, tuned alike",
-    configs={
-        "smoke": DebateConfig(tasks=("adding-20", "mnist1d"), steps=(20, 20), hidden=4, seeds=2,
-                              eval_every=10, eval_examples=64, adding_train=256, adding_test=64,
-                              n_train=256, n_test=64, sgd_lrs=(1e-2, 1e-1), adam_lrs=(3e-3, 3e-2)),
-        "book": BOOK,
-        "paper": DebateConfig(tasks=("adding-100", "adding-150", "adding-200", "adding-300",
-                                     "adding-400", "fashion-pixels", "fashion-ppixels"),
-                              steps=(20_000,) * 7, variants=("equal", "matched"),
-                              hidden=100, seeds=5, batch_size=16, eval_every=250,
-                              eval_examples=1000, adding_train=100_000, adding_test=10_000,
-                              sgd_lrs=(1e-3, 1e-2, 1e-1), adam_lrs=(1e-4, 1e-3, 1e-2),
-                              clips=(1.0, 10.0, 100.0)),
-    },
-    seeds={"smoke": 1, "book": 1, "paper": 1},
+    configs=CONFIGS,
+    seeds={scale: c.shares for scale, c in CONFIGS.items()},  # registry seeds: one block's shares
     run_seed=run_seed, summarize=summarize,
 ))
 
@@ -267,23 +284,21 @@ def steps_text(steps: float) -> str:
     return f"{steps:,.0f}" if math.isfinite(steps) else "not solved"
 
 
-def table_rows(summary: dict[str, Any], variant: str, optimizer: str,
+def table_rows(summary: dict[str, Any], task: str, variant: str, optimizer: str,
                labels: dict[str, str]) -> tuple[list[str], list[list[Any]]]:
-    """The debate table: per task and model, its tuned setting and every measure."""
-    header = ["task", "model", "hidden", "params", "tuned lr, clip", "success", "median steps",
-              "final test error", "diverged (grid)", "grid solved", "model steps/s"]
+    """The debate table of one task: per model, its tuned setting and every measure (the models'
+    sizes are in their own table, so that this one fits a page)."""
+    header = ["model", "tuned lr, clip", "success", "median steps", "final error", "diverged",
+              "grid solved", "steps/s"]
     rows = []
-    for task in summary["tasks"]:
-        for kind in summary["kinds"]:
-            r = next((r for r in summary["rows"] if (r["task"], r["variant"], r["kind"], r["optimizer"])
-                      == (task, variant, kind, optimizer)), None)
-            if r is None:
-                continue
+    for kind in summary["kinds"]:
+        r = next((r for r in summary["rows"] if (r["task"], r["variant"], r["kind"], r["optimizer"])
+                  == (task, variant, kind, optimizer)), None)
+        if r is not None:
             edge = " (edge)" if r["lr_at_edge"] else ""
-            rows.append([task, labels[kind], r["hidden"], r["params"],
-                         f"{r['best_lr']:g}{edge}, {r['best_clip']:g}",
-                         f"{r['success']:.2f}", steps_text(r["median_steps"]),
-                         r["final"], f"{r['divergence']:.2f}", f"{r['sensitivity']:.2f}",
+            rows.append([labels[kind], f"{r['best_lr']:g}{edge}, {r['best_clip']:g}",
+                         f"{r['success']:.2f}", steps_text(r["median_steps"]), r["final"],
+                         f"{r['divergence']:.2f}", f"{r['sensitivity']:.2f}",
                          f"{r['model_steps_per_s']:.0f}"])
     return header, rows
 
