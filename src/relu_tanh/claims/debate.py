@@ -67,7 +67,7 @@ def relu_rnn_vs_gated(s: dict[str, Any]) -> Verdict:
                     f"{t}-steps-ratio": r["relu"]["median_steps"] / r["gated"]["median_steps"]}
     if not rows:
         return Verdict("inconclusive", "no ReLU or gated network solved any task under either "
-                       f"optimiser within the budget, so the runs cannot compare them", numbers)
+                       "optimiser within the budget, so the runs cannot compare them", numbers)
     detail = "; ".join(f"{r['task']}: {r['relu']['kind']} {fmt(r['relu']['success'])} against "
                        f"{r['gated']['kind']} {fmt(r['gated']['success'])}, on "
                        f"{fmt(r['relu']['sensitivity'])} against {fmt(r['gated']['sensitivity'])} "
