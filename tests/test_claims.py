@@ -74,3 +74,11 @@ def test_fmt():
 def test_verdict_rejects_an_unknown_status():
     with pytest.raises(ValueError, match="valid"):
         Verdict("probably", "no such status")
+
+
+def test_evidence_names_the_tasks_and_data_behind_a_verdict():
+    from relu_tanh.claims import core
+
+    debate = core.evidence(CLAIMS["relu-rnn-vs-gated"], "book")
+    assert all(t in debate for t in experiments.config_for("debate", "book").tasks)
+    assert core.evidence(CLAIMS["relu-six-times"], "book").endswith("on Fashion-MNIST subset")

@@ -118,12 +118,16 @@ DATA_NAMES = {"fashion-mnist-small": "Fashion-MNIST subset", "fashion-mnist": "F
 
 
 def evidence(c: Claim, scale: str | None = None) -> str:
-    """Where a verdict's numbers come from: the scale, the experiments, and the dataset their
-    configs name (e.g. 'book scale: krizhevsky on the Fashion-MNIST subset')."""
+    """Where a verdict's numbers come from: the scale, the experiments, and the tasks and
+    dataset their configs name (e.g. 'book scale: krizhevsky on the Fashion-MNIST subset')."""
     scale = check_scale(scale or current_scale())
-    data = [getattr(experiments.config_for(name, scale), "dataset", None) for name in c.experiments]
+    data = []
+    for name in c.experiments:
+        cfg = experiments.config_for(name, scale)
+        dataset = getattr(cfg, "dataset", None)
+        data += [*getattr(cfg, "tasks", ()), DATA_NAMES.get(dataset, dataset)]
     names = ", ".join(f"`{name}`" for name in c.experiments)
-    known = ", ".join(dict.fromkeys(DATA_NAMES.get(d, d) for d in data if d))
+    known = ", ".join(dict.fromkeys(d for d in data if d))
     return f"{scale} scale: {names}" + (f" on {known}" if known else "")
 
 
