@@ -5,8 +5,8 @@ small models on one CPU thread, so a 2-core machine would sit half idle. `warm` 
 experiment at the scale the build will use, each in its own process on one thread, `jobs` at a
 time, longest first, into the same cache the pages read (`experiments.run` reuses a record
 only for the same config and code). An experiment of several seeds is split into up to `jobs`
-units (`run --unit K/N`), which fill its one record side by side. Timing benchmarks (the cost chapter) are left to their
-page, which runs them on a quiet machine. Run: ``python -m relu_tanh warm --jobs 2``.
+units (`run --unit K/N`), which fill its one record side by side. Timing benchmarks (the cost
+chapter) are left to their page, which runs them on a quiet machine. Run: ``python -m relu_tanh warm --jobs 2``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _run_one(name: str, scale: str, unit: str) -> tuple[str, str, float]:
     return name, unit, time.perf_counter() - start
 
 
-def warm(scale: str, jobs: int = 2) -> dict[str, float]:
+def warm(scale: str, jobs: int = 2) -> dict[tuple[str, str], float]:
     """Run `warmable()` at `scale` into the run cache, `jobs` processes at a time; returns the
     seconds each unit took (a cached one takes about none), keyed by (experiment, unit)."""
     if jobs < 1:
