@@ -6,7 +6,8 @@ experiment at the scale the build will use, each in its own process on one threa
 time, longest first, into the same cache the pages read (`experiments.run` reuses a record
 only for the same config and code). An experiment of several seeds is split into up to `jobs`
 units (`run --unit K/N`), which fill its one record side by side. Timing benchmarks (the cost
-chapter) are left to their page, which runs them on a quiet machine. Run: ``python -m relu_tanh warm --jobs 2``.
+chapter) are left to their page, which runs them on a quiet machine.
+Run: ``python -m relu_tanh warm --jobs 2``.
 """
 
 from __future__ import annotations
