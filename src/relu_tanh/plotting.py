@@ -926,7 +926,7 @@ def debate_success(summary: dict[str, Any], variant: str, optimizer: str,
         ax.set(xlim=(0, 1.05), xlabel=f"{task}: success rate", yticks=y,
                yticklabels=[labels[k] for k in kinds])
         ax.invert_yaxis()
-    axes[0].legend(loc="lower right")
+    fig.legend(loc="outside lower center", frameon=False)  # below the panels, off the bars
     return fig
 
 
