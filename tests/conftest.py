@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from relu_tanh import experiments, results
+from relu_tanh import data, experiments, results
 from relu_tanh.experiments import Experiment
 from relu_tanh.scale import SCALES
 
@@ -121,3 +121,14 @@ def register_experiment():
     yield register
     for name in names:
         experiments.EXPERIMENTS._entries.pop(name, None)
+
+
+@pytest.fixture
+def cifar_dir(tmp_path, monkeypatch) -> Path:
+    """$RELU_TANH_DATA/cifar10 in tmp; HOME and the shared sibling folder are hidden from the loader."""
+    monkeypatch.setenv("RELU_TANH_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(data, "CIFAR_DIRS", ())
+    data.cifar10.cache_clear()
+    yield tmp_path / "data" / "cifar10"
+    data.cifar10.cache_clear()

@@ -189,17 +189,6 @@ def test_mnist1d_shapes_classes_and_subset():
 
 # --- CIFAR-10, from tiny fake archives ---------------------------------------------------------
 
-@pytest.fixture
-def cifar_dir(tmp_path, monkeypatch) -> Path:
-    """$RELU_TANH_DATA/cifar10 in tmp; HOME and the shared sibling folder are hidden from the loader."""
-    monkeypatch.setenv("RELU_TANH_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(data, "CIFAR_DIRS", ())
-    data.cifar10.cache_clear()
-    yield tmp_path / "data" / "cifar10"
-    data.cifar10.cache_clear()
-
-
 def write_tar(path: Path, members: dict[str, bytes]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(path, "w:gz") as tar:

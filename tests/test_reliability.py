@@ -393,16 +393,6 @@ def test_a_download_is_verified_before_it_is_decompressed(tmp_path, monkeypatch)
     assert set(data.DOWNLOAD_MD5) == {f"{stem}.gz" for stem in data.FASHION_FILES}
 
 
-@pytest.fixture
-def cifar_dir(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("RELU_TANH_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(data, "CIFAR_DIRS", ())
-    data.cifar10.cache_clear()
-    yield tmp_path / "data" / "cifar10"
-    data.cifar10.cache_clear()
-
-
 def fake_cache(folder: Path, n: int = 4, labels=None, digest: str | None = None, drop=None) -> Path:
     rng = np.random.default_rng(0)
     arrays = dict(x_train=rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8),
