@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from relu_tanh import data, experiments, results
+from relu_tanh import data, experiments
+from relu_tanh.store import results
 from relu_tanh.experiments import Experiment
-from relu_tanh.scale import SCALES
+from relu_tanh.store.scales import SCALES
 
 ROOT = Path(__file__).resolve().parents[1]
 

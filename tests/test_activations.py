@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from relu_tanh import activations
-from relu_tanh.activations import ACTIVATIONS
-from relu_tanh.registry import Registry
+from relu_tanh.nets import activations
+from relu_tanh.nets.activations import ACTIVATIONS
+from relu_tanh.store.registry import Registry
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -7,11 +7,11 @@ import dataclasses
 import pytest
 import torch
 
-from relu_tanh import batched
-from relu_tanh.batched import train_batched
+from relu_tanh.training import batched
+from relu_tanh.training.batched import train_batched
 from relu_tanh.data import Dataset
-from relu_tanh.models import ConvNet, ConvNetConfig
-from relu_tanh.train import History, TrainConfig, train
+from relu_tanh.nets.models import ConvNet, ConvNetConfig
+from relu_tanh.training.loop import History, TrainConfig, train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

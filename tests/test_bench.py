@@ -9,18 +9,10 @@ import time
 import pytest
 import torch
 
-from relu_tanh import bench
-from relu_tanh.activations import ACTIVATIONS
-from relu_tanh.bench import (
-    BenchConfig,
-    bench_activation,
-    bench_config,
-    copy_bandwidth,
-    format_table,
-    relative_to,
-    run_microbench,
-    time_fn,
-)
+from relu_tanh.measure import bench
+from relu_tanh.nets.activations import ACTIVATIONS
+from relu_tanh.measure.bench import (BenchConfig, bench_activation, bench_config, copy_bandwidth,
+    format_table, relative_to, run_microbench, time_fn)
 
 ROW_TYPES = {
     "activation": str, "numel": int, "dtype": str, "mode": str, "compiled": bool, "device": str,

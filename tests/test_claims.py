@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from relu_tanh import claims, experiments, results
+from relu_tanh import claims, experiments
+from relu_tanh.store import results
 from relu_tanh.claims import CLAIMS, Verdict
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

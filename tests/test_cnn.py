@@ -11,9 +11,10 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from relu_tanh import data, models
+from relu_tanh import data
+from relu_tanh.nets import models
 from relu_tanh.experiments import krizhevsky, sparsity
-from relu_tanh.train import epochs_to_threshold
+from relu_tanh.training.loop import epochs_to_threshold
 
 
 @pytest.mark.parametrize("side, channels, sides", [(32, 3, [16, 8, 4]), (28, 1, [14, 7, 3]),

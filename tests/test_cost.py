@@ -12,8 +12,10 @@ import pytest
 import torch
 from torch import nn
 
-from relu_tanh import bench, claims, experiments, plotting, results
-from relu_tanh.activations import ACTIVATIONS
+from relu_tanh.measure import bench
+from relu_tanh import claims, experiments, plotting
+from relu_tanh.store import results
+from relu_tanh.nets.activations import ACTIVATIONS
 from relu_tanh.cli import main
 from relu_tanh.experiments import cost
 

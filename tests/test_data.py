@@ -15,7 +15,8 @@ import pytest
 import torch
 from PIL import Image
 
-from relu_tanh import data, results
+from relu_tanh import data
+from relu_tanh.store import results
 from relu_tanh.data import ChecksumError, DatasetNotFound
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

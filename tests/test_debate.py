@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from relu_tanh import experiments, sequences
+from relu_tanh import experiments
+from relu_tanh.training import sequences
 from relu_tanh.claims import debate as claim
 from relu_tanh.experiments import debate
 
@@ -85,7 +86,7 @@ def test_matched_variant_gives_the_lstm_parameter_count():
     ds, _, _ = debate.load_task("adding-20", cfg)
     lstm = debate.model_config(cfg, "lstm", "equal", ds)
     tanh = debate.model_config(cfg, "tanh", "matched", ds)
-    from relu_tanh.recurrent import n_params
+    from relu_tanh.nets.recurrent import n_params
     assert tanh.hidden > lstm.hidden
     assert abs(n_params(tanh) - n_params(lstm)) / n_params(lstm) < 0.15
 

@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from relu_tanh import diagnostics, models
+from relu_tanh.measure import diagnostics
+from relu_tanh.nets import models
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from relu_tanh import experiments, results
+from relu_tanh import experiments
+from relu_tanh.store import results
 from relu_tanh.experiments import Experiment, Result
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -11,11 +11,12 @@ import pytest
 import torch
 from torch import nn
 
-from relu_tanh import activations, sequences
-from relu_tanh.cells import GatedConfig, GatedRNN, PerModel
+from relu_tanh.nets import activations
+from relu_tanh.training import sequences
+from relu_tanh.nets.cells import GatedConfig, GatedRNN, PerModel
 from relu_tanh.claims import gates as claims_gates
 from relu_tanh.experiments import gates
-from relu_tanh.train import TrainConfig, train
+from relu_tanh.training.loop import TrainConfig, train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

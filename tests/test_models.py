@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from relu_tanh import models
-from relu_tanh.models import CNNConfig, MLPConfig
+from relu_tanh.nets import models
+from relu_tanh.nets.models import CNNConfig, MLPConfig
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

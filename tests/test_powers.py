@@ -8,7 +8,9 @@ import math
 import pytest
 import torch
 
-from relu_tanh import activations, experiments, spectra
+from relu_tanh.nets import activations
+from relu_tanh import experiments
+from relu_tanh.measure import spectra
 from relu_tanh.claims import powers as P
 from relu_tanh.experiments import powers as E
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from relu_tanh import recurrent as R
+from relu_tanh.nets import recurrent as R
 from relu_tanh.data import Dataset
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -19,7 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from relu_tanh import claims, data, experiments, results, scale
+from relu_tanh import claims, data, experiments
+from relu_tanh.experiments import configs
+from relu_tanh.store import scales as scale
+from relu_tanh.store import results
 from relu_tanh.cli import main
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -117,7 +120,7 @@ def test_the_fingerprint_covers_only_what_the_experiment_imports():
     assert {"derivatives.py", "activations.py", "__init__.py"} <= files
     assert not files & {"plotting.py", "book.py", "cli.py", "vanishing.py", "bench.py"}
     cnn = {p.name for p in results.source_files("relu_tanh.experiments.krizhevsky")}
-    assert {"train.py", "models.py", "data.py"} <= cnn and "plotting.py" not in cnn
+    assert {"loop.py", "models.py", "data.py"} <= cnn and "plotting.py" not in cnn
     assert results.PACKAGE_DIR / "results.py" in results.UNFINGERPRINTED  # storage, not numbers
     assert results.code_fingerprint("relu_tanh.experiments.derivatives") != \
         results.code_fingerprint("relu_tanh.experiments.krizhevsky")
@@ -292,7 +295,7 @@ def test_overrides_are_validated_before_anything_trains(tmp_path, tiny, change, 
 def test_every_registered_config_passes_validation():
     for name in experiments.names():
         for s, cfg in experiments.get(name).configs.items():
-            scale.validate(cfg)
+            configs.validate(cfg)
 
 
 def test_a_config_can_add_its_own_validate():
@@ -305,7 +308,7 @@ def test_a_config_can_add_its_own_validate():
                 raise ValueError("points must be odd")
 
     with pytest.raises(ValueError, match="odd"):
-        scale.override(Odd(), points=4)
+        configs.override(Odd(), points=4)
 
 
 def test_an_unwritable_results_dir_is_detected_before_the_first_seed(tmp_path, tiny, capsys, monkeypatch):

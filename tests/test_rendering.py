@@ -12,7 +12,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from pages import HIDDEN, INSTALL_CELL, PAGES, code_cells, is_plumbing, tags
-from relu_tanh import book, claims, plotting, results
+from relu_tanh import book, claims, plotting
+from relu_tanh.store import results
 from relu_tanh.claims import fmt
 
 GFM = MarkdownIt("commonmark").enable("table")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from relu_tanh import results
+from relu_tanh.store import results
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

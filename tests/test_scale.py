@@ -8,10 +8,11 @@ from typing import Literal, Optional
 
 import pytest
 
-from relu_tanh import scale
+from relu_tanh.store import scales as scale
 from relu_tanh.experiments.vanishing import SMOKE, TrainSweepConfig
-from relu_tanh.scale import check_scale, current_scale, override
-from relu_tanh.train import TrainConfig
+from relu_tanh.store.scales import check_scale, current_scale
+from relu_tanh.experiments.configs import override
+from relu_tanh.training.loop import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

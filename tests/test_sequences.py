@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from relu_tanh import models, sequences
-from relu_tanh.train import TrainConfig, error_rate, train
+from relu_tanh.nets import models
+from relu_tanh.training import sequences
+from relu_tanh.training.loop import TrainConfig, error_rate, train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

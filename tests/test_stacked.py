@@ -8,9 +8,12 @@ import math
 import pytest
 import torch
 
-from relu_tanh import data, diagnostics, models, stacked
+from relu_tanh import data
+from relu_tanh.measure import diagnostics
+from relu_tanh.nets import models
+from relu_tanh.training import stacked
 from relu_tanh.experiments import saturation, sparsity
-from relu_tanh.train import TrainConfig, train
+from relu_tanh.training.loop import TrainConfig, train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

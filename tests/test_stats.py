@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from relu_tanh import stats
+from relu_tanh.measure import stats
 
 INF = math.inf
 

@@ -133,14 +133,15 @@ def test_a_smoke_sweep_through_ray_matches_the_sequential_run(tmp_path, monkeypa
 
 
 def test_a_cpu_seed_records_no_accelerator_fields():
-    from relu_tanh import results
+    from relu_tanh.store import results
 
     assert results.accelerator("cpu") == {}
     assert "cuda_driver" not in results.provenance("cpu")
 
 
 def test_the_stored_run_note_names_each_machine_its_seeds_ran_on(isolated_dirs, clocked):
-    from relu_tanh import book, results
+    from relu_tanh import book
+    from relu_tanh.store import results
 
     c = clocked([0.0], seeds=3)
     res = experiments.run(c.name, "paper", root=results.results_dir())

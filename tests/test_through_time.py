@@ -8,12 +8,14 @@ import math
 import pytest
 import torch
 
-from relu_tanh import experiments, recurrence, sequences
+from relu_tanh import experiments
+from relu_tanh.measure import jacobians
+from relu_tanh.training import sequences
 from relu_tanh.claims import through_time as ct
 from relu_tanh.experiments import through_time as tt
-from relu_tanh.models import ElmanRNN, RNNConfig
-from relu_tanh.stacked_rnn import Member, Trace, train_stacked
-from relu_tanh.train import TrainConfig, train
+from relu_tanh.nets.models import ElmanRNN, RNNConfig
+from relu_tanh.training.stacked_rnn import Member, Trace, train_stacked
+from relu_tanh.training.loop import TrainConfig, train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -29,24 +31,24 @@ def test_linear_rnn_jacobian_is_a_power_of_w():
     u = torch.randn(hidden, 3, generator=g, dtype=torch.float64)
     x = torch.randn(2, t_len, 3, generator=g, dtype=torch.float64)
     h0 = torch.randn(2, hidden, generator=g, dtype=torch.float64)
-    jac, rms = recurrence.jacobians(lambda xt, s: (s[0] @ w.T + xt @ u.T,), (h0,), x)
+    jac, rms = jacobians.jacobians(lambda xt, s: (s[0] @ w.T + xt @ u.T,), (h0,), x)
     assert jac.shape == (t_len, 2, hidden, hidden) and rms.shape == (t_len, 2)
     for gap in range(1, t_len + 1):
         power = torch.linalg.matrix_power(w, gap)
         assert torch.allclose(jac[gap - 1], power.expand(2, -1, -1), atol=1e-12)
-    norms = recurrence.spectral_norms(jac)[:, 0]
+    norms = jacobians.spectral_norms(jac)[:, 0]
     assert torch.allclose(norms, torch.stack([torch.linalg.matrix_norm(
         torch.linalg.matrix_power(w, k), ord=2) for k in range(1, t_len + 1)]))
 
 
-@pytest.mark.parametrize("kind", recurrence.KINDS)
+@pytest.mark.parametrize("kind", jacobians.KINDS)
 def test_jacobian_matches_autograd_functional(kind):
     """The one-backward-pass trick against torch.autograd.functional.jacobian, for every cell."""
     torch.manual_seed(0)
-    model = recurrence.net(kind, 2, 4, 1.5).double()
-    zero, step = recurrence.stepper(model)
+    model = jacobians.net(kind, 2, 4, 1.5).double()
+    zero, step = jacobians.stepper(model)
     x = torch.rand(1, 5, 2, dtype=torch.float64)
-    jac, _ = recurrence.jacobians(step, zero(1), x)
+    jac, _ = jacobians.jacobians(step, zero(1), x)
     t = 2  # dh_T/ds_t with T = 5: gap 3
     state = zero(1)
     for k in range(t):
@@ -64,12 +66,12 @@ def test_jacobian_matches_autograd_functional(kind):
 
 def test_net_scales_recurrent_weights_and_rejects_unknown_kinds():
     torch.manual_seed(0)
-    for kind in recurrence.KINDS:
-        model = recurrence.net(kind, 2, 256, 2.0)
-        w = model.rec.weight if kind not in recurrence.GATED else model.weight_hh_l0
+    for kind in jacobians.KINDS:
+        model = jacobians.net(kind, 2, 256, 2.0)
+        w = model.rec.weight if kind not in jacobians.GATED else model.weight_hh_l0
         assert abs(float(w.detach().std()) * 16 - 2.0) < 0.05, kind  # std g / sqrt(H)
     with pytest.raises(ValueError, match="valid choices: sigmoid, tanh, relu, lstm, gru"):
-        recurrence.net("elu", 2, 4, 1.0)
+        jacobians.net("elu", 2, 4, 1.0)
 
 
 def test_rnn_config_rec_scale_keeps_the_default():

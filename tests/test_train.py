@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from relu_tanh import models
+from relu_tanh.nets import models
 from relu_tanh.data import Dataset
-from relu_tanh.train import History, TrainConfig, error_rate, make_optimizer, train
+from relu_tanh.training.loop import History, TrainConfig, error_rate, make_optimizer, train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

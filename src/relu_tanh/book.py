@@ -14,10 +14,11 @@ from typing import Any
 
 from IPython.display import Markdown
 
-from . import claims, experiments, results
+from . import claims, experiments
+from .store import results
 from .claims import fmt
 from .claims.core import markdown_row
-from .scale import current_scale
+from .store.scales import current_scale
 
 
 def glue(name: str, value: Any) -> None:

@@ -7,8 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from . import claims, data, experiments, launch, paper, results
-from .scale import SCALES, current_scale
+from . import claims, data, experiments, launch, paper
+from .store import results
+from .store.scales import SCALES, current_scale
 
 
 # Failures of files and data that a run meets: their messages name the file and what to do.
@@ -167,7 +168,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     import torch
 
-    from . import bench
+    from .measure import bench
 
     cfg = bench.bench_config(args.scale)
     cfg = dataclasses.replace(cfg, device=results.check_device(args.device or cfg.device))

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .registry import Registry
-from .results import REPO_DIR, atomic_file
+from .store.registry import Registry
+from .store.results import REPO_DIR, atomic_file
 
 DATA_ENV = "RELU_TANH_DATA"
 ASSETS = Path(__file__).resolve().parent / "assets"

@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from . import experiments, results
+from . import experiments
+from .store import results
 
 LAUNCHERS = ("local", "ray")
 

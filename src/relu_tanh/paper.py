@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import experiments, results
+from . import experiments
+from .store import results
 
 PRIORITY = ("cost_micro", "krizhevsky")  # the headline comparisons first; then the book's order
 

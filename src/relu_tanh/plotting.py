@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from . import activations
+from .nets import activations
 
 # Okabe and Ito's colour-blind-safe palette; each activation keeps its colour in every figure.
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
@@ -230,7 +230,7 @@ def cost_per_element(summary: dict[str, Any], dtypes: tuple[str, ...] = ("float3
     """Time per element against tensor size, one panel per dtype (rows) and mode (columns); a line
     per activation with its interquartile band, the time a clone (black) and a copy into a
     preallocated buffer (grey, dashed) need to move the same bytes, and the caches (dotted)."""
-    from .bench import DTYPES, ELEMENTS_MOVED
+    from .measure.bench import DTYPES, ELEMENTS_MOVED
 
     rows = [r for r in summary["rows"] if r["compiled"] == compiled and r["error"] is None]
     modes = list(dict.fromkeys(r["mode"] for r in rows))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 
 from .core import (CLAIMS, MATERIAL, STATUSES, TRACE, Claim, Status, Verdict, claim, fmt, ledger,
-                   markdown_table, verdict)
+    markdown_table, verdict)
 
 CHAPTERS = ("derivatives", "vanishing", "krizhevsky", "saturation", "sparsity", "cost", "powers", "through_time", "gates", "debate")
 for _chapter in CHAPTERS:

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
 from .. import experiments
-from ..registry import Registry
-from ..scale import check_scale, current_scale
+from ..store.registry import Registry
+from ..store.scales import check_scale, current_scale
 
 Status = Literal["holds", "holds with caveats", "does not hold", "inconclusive"]
 STATUSES: tuple[Status, ...] = ("holds", "holds with caveats", "does not hold", "inconclusive")

@@ -17,9 +17,10 @@ from typing import Any, Callable
 
 import torch
 
-from .. import results
-from ..registry import Registry
-from ..scale import SCALES, check_scale, current_scale, override
+from ..store import results
+from ..store.registry import Registry
+from ..store.scales import SCALES, check_scale, current_scale
+from .configs import override
 
 EXPERIMENTS: Registry["Experiment"] = Registry("experiment")
 MODULES = ("derivatives", "vanishing", "krizhevsky", "saturation", "cost", "sparsity", "powers", "through_time", "gates", "debate")  # one module per chapter; importing registers them

@@ -1,7 +1,7 @@
 """Chapter "cost": is ReLU much less computational than sigmoid and tanh, per element and per
 training step?
 
-``cost_micro`` times every registered activation alone (`relu_tanh.bench`): forward and
+``cost_micro`` times every registered activation alone (`relu_tanh.measure.bench`): forward and
 forward+backward, float32 and bfloat16, tensors from cache-resident to beyond the last-level
 cache, each held against the copy bandwidth measured in the same run.
 ``cost_step`` times one SGD step of the Krizhevsky-style CNN (`models.ConvNet`) and of an
@@ -27,8 +27,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import bench, models
-from ..activations import ACTIVATIONS
+from ..measure import bench
+from ..nets import models
+from ..nets.activations import ACTIVATIONS
 from . import Experiment, register
 
 BASELINE = "relu"  # per-element and per-step times are quoted relative to ReLU's

@@ -1,7 +1,7 @@
 """Chapter "debate": ReLU RNN + gradient clipping against LSTM/GRU + tanh on long-range tasks
 (claim R6), beside Le, Jaitly and Hinton (2015).
 
-``debate`` trains every kind of `relu_tanh.recurrent` on every task of the scale, at equal hidden
+``debate`` trains every kind of `relu_tanh.nets.recurrent` on every task of the scale, at equal hidden
 size and at the LSTM's parameter count, over one grid of (optimiser, learning rate, clipping
 threshold) that is the same for every model, and records for each run whether and when it
 solved the task, its final test error, and whether it diverged. The grid points and model seeds
@@ -24,9 +24,10 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from .. import recurrent, sequences
+from ..nets import recurrent
+from ..training import sequences
 from ..data import Dataset
-from ..recurrent import FAMILIES, KINDS, Budget, RecurrentConfig, Setting
+from ..nets.recurrent import FAMILIES, KINDS, Budget, RecurrentConfig, Setting
 from . import Experiment, register
 
 SOLVED_FRACTION = 0.1  # adding: solved = test MSE at most this fraction of the 1/6 baseline

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from .. import activations
+from ..nets import activations
 from . import Experiment, register
 
 

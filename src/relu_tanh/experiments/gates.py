@@ -1,6 +1,6 @@
 """Chapter "gates": why LSTM and GRU gates use the sigmoid and their state tanh (claim R5).
 
-LSTMs and GRUs (`relu_tanh.cells`, written from their equations) are trained on the adding
+LSTMs and GRUs (`relu_tanh.nets.cells`, written from their equations) are trained on the adding
 problem, whose answer depends on two inputs far apart in time. Arms: the original cells (sigmoid
 gates, tanh state); gates with a hard sigmoid, a clamped ReLU min(max(x, 0), 1) or an unbounded
 ReLU; the state's tanh replaced by ReLU or removed. Every arm gets the same learning-rate grid;
@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import bench, sequences
-from ..cells import GATE_NAMES, GatedConfig, GatedRNN
+from ..measure import bench
+from ..training import sequences
+from ..nets.cells import GATE_NAMES, GatedConfig, GatedRNN
 from ..data import Dataset
-from ..train import TrainConfig
+from ..training.loop import TrainConfig
 from . import Experiment, register
 
 REFERENCE = ("sigmoid", "tanh")  # the original cells: (gate, state)

@@ -26,11 +26,12 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from .. import data, models
-from ..batched import train_batched
-from ..scale import override
-from ..stats import censored_median, paired_ratio
-from ..train import TrainConfig, epochs_to_threshold, train
+from .. import data
+from ..nets import models
+from ..training.batched import train_batched
+from .configs import override
+from ..measure.stats import censored_median, paired_ratio
+from ..training.loop import TrainConfig, epochs_to_threshold, train
 from . import Experiment, register
 
 Input = Literal["mean-image", "standardised"]

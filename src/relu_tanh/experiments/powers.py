@@ -20,8 +20,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .. import activations, spectra
-from ..spectra import DTYPE, FLOAT32_TINY
+from ..nets import activations
+from ..measure import spectra
+from ..measure.spectra import DTYPE, FLOAT32_TINY
 from . import Experiment, register
 
 GAMMA = {"tanh": 1.0, "sigmoid": 0.25}  # max |f'|, Pascanu et al. (2013) section 2.1

@@ -26,9 +26,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .. import diagnostics, models
-from ..scale import override
-from ..train import TrainConfig, train
+from ..measure import diagnostics
+from ..nets import models
+from .configs import override
+from ..training.loop import TrainConfig, train
 from . import Experiment, register
 from .krizhevsky import convnet_config, image_data
 

@@ -23,8 +23,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .. import diagnostics, models
-from ..train import TrainConfig, error_rate, train
+from ..measure import diagnostics
+from ..nets import models
+from ..training.loop import TrainConfig, error_rate, train
 from . import Experiment, register
 from .krizhevsky import convnet_config, image_data
 

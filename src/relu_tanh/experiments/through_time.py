@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import recurrence, sequences
-from ..bench import num_threads
-from ..stacked_rnn import Member, Trace, train_stacked
+from ..measure import jacobians
+from ..training import sequences
+from ..measure.bench import num_threads
+from ..training.stacked_rnn import Member, Trace, train_stacked
 from . import Experiment, register
 
 NORM_FLOOR, NORM_CEIL = 1e-300, 1e300  # an under- or overflowed norm is stored at these bounds
@@ -32,7 +33,7 @@ NORM_FLOOR, NORM_CEIL = 1e-300, 1e300  # an under- or overflowed norm is stored 
 
 @dataclass(frozen=True)
 class MapConfig:
-    kinds: tuple[str, ...] = recurrence.KINDS
+    kinds: tuple[str, ...] = jacobians.KINDS
     scales: tuple[float, ...] = (0.25, 0.35, 0.5, 0.71, 1.0, 1.41, 2.0, 2.83, 4.0)  # powers of sqrt 2
     hidden: int = 64
     length: int = 60  # T: the largest gap measured
@@ -105,10 +106,10 @@ def run_map(cfg: MapConfig, seed: int, device: str) -> list[dict[str, Any]]:
     for kind in cfg.kinds:
         for scale in cfg.scales:
             torch.manual_seed(seed)
-            model = recurrence.net(kind, x.shape[2], cfg.hidden, scale).to(device, torch.float64)
-            zero, step = recurrence.stepper(model)
-            jac, rms = recurrence.jacobians(step, zero(len(x)), x)  # (T, B, H, S), (T, B)
-            norms = recurrence.spectral_norms(jac).clamp(NORM_FLOOR, NORM_CEIL)  # (T, B)
+            model = jacobians.net(kind, x.shape[2], cfg.hidden, scale).to(device, torch.float64)
+            zero, step = jacobians.stepper(model)
+            jac, rms = jacobians.jacobians(step, zero(len(x)), x)  # (T, B, H, S), (T, B)
+            norms = jacobians.spectral_norms(jac).clamp(NORM_FLOOR, NORM_CEIL)  # (T, B)
             rows.append({"kind": kind, "scale": scale,
                          "log10_norm": norms.log10().median(1).values.tolist(),
                          "rms": rms.median(1).values.clamp(max=NORM_CEIL).tolist()})
@@ -238,7 +239,7 @@ def regimes(summary: dict[str, Any]) -> dict[str, dict[float, str]]:
 
 
 SMOKE = ThroughTimeConfig(
-    map=MapConfig(kinds=recurrence.KINDS, scales=(0.5, 1.0, 2.0), hidden=16, length=12,
+    map=MapConfig(kinds=jacobians.KINDS, scales=(0.5, 1.0, 2.0), hidden=16, length=12,
                   sequences=2),
     divergence=DivergenceConfig(lrs=(1e-3, 0.03, 1.0), length=6, hidden=16, n_train=200,
                                 n_test=100, epochs=2, batch_size=50))

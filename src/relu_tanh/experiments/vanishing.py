@@ -22,9 +22,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .. import data, diagnostics, models
-from ..stacked import train_stacked
-from ..train import TrainConfig
+from .. import data
+from ..measure import diagnostics
+from ..nets import models
+from ..training.stacked import train_stacked
+from ..training.loop import TrainConfig
 from . import Experiment, register
 
 

@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from . import activations
+from ..nets import activations
 
 # Where a unit counts as saturated, read off its output y (thresholds of the CNN chapters).
 SATURATED: dict[str, Callable[[Tensor], Tensor]] = {

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from . import data
-from .data import Dataset
+from .. import data
+from ..data import Dataset
 
 ADDING_BASELINE_MSE = 1 / 6  # Var(u1 + u2) for u1, u2 ~ U(0, 1): the MSE of always answering 1
 PERMUTATION_SEED = 0  # the one fixed permutation of the permuted pixel task

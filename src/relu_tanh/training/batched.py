@@ -5,7 +5,7 @@ ConvNet at batch 128 leaves a GPU mostly idle, so `train_batched` runs K of them
 single vmapped forward/backward per step (torch.func.stack_module_state + functional_call +
 vmap, which lowers the convolutions to grouped ones). It reproduces `train.train` model by
 model (tests/test_batched.py checks this); `throughput` sets its images/s beside `train.train`
-and a bare PyTorch loop. `python -m relu_tanh.batched --device cuda` prints those numbers.
+and a bare PyTorch loop. `python -m relu_tanh.training.batched --device cuda` prints those numbers.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
-from .bench import time_fn
-from .data import Dataset
-from .models import ConvNet, ConvNetConfig
-from .train import History, TrainConfig, train
+from ..measure.bench import time_fn
+from ..data import Dataset
+from ..nets.models import ConvNet, ConvNetConfig
+from .loop import History, TrainConfig, train
 
 
 def train_batched(configs: list[ConvNetConfig], lrs: list[float], seeds: list[int], data: Dataset,
@@ -197,7 +197,7 @@ def throughput(config: ConvNetConfig, data: Dataset, batch_size: int = 128, devi
 
 
 def main() -> None:
-    """`python -m relu_tanh.batched [--device cuda] [--steps 20]`: one JSON line per ConvNet shape
+    """`python -m relu_tanh.training.batched [--device cuda] [--steps 20]`: one JSON line per ConvNet shape
     (Fashion-MNIST's 1x28x28 and CIFAR-10's 3x32x32, random data), batch 128."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--device", default="cpu")

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .data import Dataset
+from ..data import Dataset
 
 
 @dataclass(frozen=True)

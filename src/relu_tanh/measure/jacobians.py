@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from .models import ElmanRNN, RNNConfig
+from ..nets.models import ElmanRNN, RNNConfig
 
 KINDS = ("sigmoid", "tanh", "relu", "lstm", "gru")  # the first three are Elman activations
 GATED = {"lstm": nn.LSTM, "gru": nn.GRU}

@@ -1,38 +1,18 @@
-"""The three scales every experiment runs at, and type-checked, validated config overrides.
-
-- ``smoke``: CI and nbval; each notebook well under a minute on 2 CPU cores.
-- ``book``: the default; what `jupyter-book build` runs on a laptop-class CPU.
-- ``paper``: the original papers' scale, meant for a GPU; results go to ``results/``.
-"""
+"""Type-checked, validated overrides of an experiment's frozen config: an unknown field, a value
+of the wrong type or one that cannot work fails before any seed runs, with a one-line error."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import types
 import typing
 from typing import Any, TypeVar
 
-SCALES = ("smoke", "book", "paper")
-ENV_VAR = "RELU_TANH_SCALE"
-DEFAULT_SCALE = "book"
+from ..data import DATASETS
+from ..nets.activations import ACTIVATIONS, CELL_NONLINEARITIES
 
 C = TypeVar("C")
-
-
-def check_scale(scale: str) -> str:
-    if scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r}; valid choices: {', '.join(SCALES)}")
-    return scale
-
-
-def current_scale() -> str:
-    """The scale chosen with the RELU_TANH_SCALE environment variable (default: book)."""
-    value = os.environ.get(ENV_VAR, DEFAULT_SCALE)
-    if value not in SCALES:
-        raise ValueError(f"{ENV_VAR}={value!r} is not a scale; valid choices: {', '.join(SCALES)}")
-    return value
 
 
 def override(config: C, **changes: Any) -> C:
@@ -84,10 +64,8 @@ def _not_positive(v: Any) -> bool:
 
 def _check_names(field: str, names: tuple[Any, ...], kind: str) -> None:
     if kind == "activation":  # the cells' gate and state nonlinearities count too
-        from .activations import ACTIVATIONS, CELL_NONLINEARITIES
         valid = [*ACTIVATIONS.names(), *CELL_NONLINEARITIES.names()]
     else:
-        from .data import DATASETS
         valid = DATASETS.names()
     unknown = [n for n in names if isinstance(n, str) and n not in valid]
     if unknown:

@@ -33,7 +33,7 @@ from typing import IO, Any, Iterator
 
 import torch
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/relu_tanh
 REPO_DIR = PACKAGE_DIR.parents[1]  # valid for the editable install the README uses
 RESULTS_ENV, CACHE_ENV = "RELU_TANH_RESULTS", "RELU_TANH_CACHE"
 
@@ -209,7 +209,7 @@ def accelerator(device: str) -> dict[str, Any]:
 
 def provenance(device: str, module: str = PACKAGE_DIR.name) -> dict[str, Any]:
     """Where and with what a seed was run; `module` chooses what the code fingerprint covers."""
-    from . import __version__
+    from .. import __version__
 
     return {
         "git_commit": git_commit(),

@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from .registry import Registry
+from ..store.registry import Registry
 
 LEAKY_SLOPE = 0.01  # PyTorch's default negative slope
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .data import Dataset
-from .models import ElmanRNN, RNNConfig
+from ..data import Dataset
+from ..nets.models import ElmanRNN, RNNConfig
 
 
 @dataclass(frozen=True)

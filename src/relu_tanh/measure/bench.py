@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .activations import ACTIVATIONS, LEAKY_SLOPE, get
-from .scale import check_scale
+from ..nets.activations import ACTIVATIONS, LEAKY_SLOPE, get
+from ..store.scales import check_scale
 
 DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 

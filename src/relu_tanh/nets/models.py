@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from . import activations
-from .registry import Registry
+from ..store.registry import Registry
 
 INITS: Registry[Callable[[nn.Module], None]] = Registry("initialisation")
 

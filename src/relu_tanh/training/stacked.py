@@ -19,9 +19,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from .data import Dataset
-from .models import DeepNet
-from .train import History, TrainConfig
+from ..data import Dataset
+from ..nets.models import DeepNet
+from .loop import History, TrainConfig
 
 
 class Stacked(nn.Module):

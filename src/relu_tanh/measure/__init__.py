@@ -1,0 +1,2 @@
+"""Measurements: gradient and saturation diagnostics, Jacobians through time, spectra, timing
+benchmarks and the statistics the verdicts use."""
