@@ -121,7 +121,7 @@ def test_the_fingerprint_covers_only_what_the_experiment_imports():
     assert not files & {"plotting.py", "book.py", "cli.py", "vanishing.py", "bench.py"}
     cnn = {p.name for p in results.source_files("relu_tanh.experiments.krizhevsky")}
     assert {"loop.py", "models.py", "data.py"} <= cnn and "plotting.py" not in cnn
-    assert results.PACKAGE_DIR / "results.py" in results.UNFINGERPRINTED  # storage, not numbers
+    assert results.PACKAGE_DIR / "store" / "results.py" in results.UNFINGERPRINTED  # storage, not numbers
     assert results.code_fingerprint("relu_tanh.experiments.derivatives") != \
         results.code_fingerprint("relu_tanh.experiments.krizhevsky")
 
