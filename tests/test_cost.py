@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from relu_tanh.measure import bench
-from relu_tanh import claims, experiments, plotting
+from relu_tanh import claims, experiments
+from relu_tanh.figures import cost as cost_figures
 from relu_tanh.store import results
 from relu_tanh.nets.activations import ACTIVATIONS
 from relu_tanh.cli import main
@@ -338,7 +339,7 @@ def test_a_stored_paper_run_is_shown(isolated_dirs, micro):
     assert (claims.cost.relu_cheap_per_element(stored.summary)
             == claims.cost.relu_cheap_per_element(micro.summary))
     assert "No GPU run" not in cost.stored_gpu_text(stored, None)
-    plt.close(plotting.cost_per_element(stored.summary))
+    plt.close(cost_figures.cost_per_element(stored.summary))
 
 
 def test_micro_table_names_the_kernel_when_compiled_rows_exist(micro):
@@ -352,13 +353,13 @@ def test_micro_table_names_the_kernel_when_compiled_rows_exist(micro):
 
 
 def test_plots(micro, step):
-    fig = plotting.cost_per_element(micro.summary)
+    fig = cost_figures.cost_per_element(micro.summary)
     assert len(fig.axes) == len(micro.config.dtypes) * len(bench.MODES)
     plt.close(fig)
-    fig = plotting.step_share(step.summary)
+    fig = cost_figures.step_share(step.summary)
     assert len(fig.axes) == 2
     plt.close(fig)
-    assert plotting.bytes_label(2**20) == "1 MiB" and plotting.bytes_label(512) == "512 B"
+    assert cost_figures.bytes_label(2**20) == "1 MiB" and cost_figures.bytes_label(512) == "512 B"
 
 
 def test_cli_bench_prints_every_activation(capsys, isolated_dirs):
