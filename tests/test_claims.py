@@ -50,7 +50,7 @@ def test_verdict_reuses_the_cache(isolated_dirs):
 
 def test_markdown_table_has_a_row_per_claim(smoke_ledger):
     rows = [(CLAIMS[cid], v) for cid, v in smoke_ledger.items()]
-    table = claims.markdown_table(rows).splitlines()
+    table = claims.markdown_table(rows, "smoke").splitlines()
     assert len(table) == 2 + len(CLAIMS.names())
     for line, (c, v) in zip(table[2:], rows):
         assert f"**{v.status}**" in line and f"{{doc}}`{c.chapter}`" in line

@@ -12,8 +12,9 @@ import pytest
 import torch
 from torch import nn
 
-from relu_tanh.measure import bench
-from relu_tanh import claims, experiments, plotting
+from relu_tanh.measure import bench, hardware
+from relu_tanh import claims, experiments
+from relu_tanh.figures import cost as cost_figures
 from relu_tanh.store import results
 from relu_tanh.nets.activations import ACTIVATIONS
 from relu_tanh.cli import main
@@ -92,7 +93,7 @@ def test_largest_tensors_are_timed_into_a_preallocated_output(micro):
     header, rows = cost.into_table(s)
     assert len(rows) == len(s["into"]) and all(len(r) == len(header) for r in rows)
     assert all(math.isfinite(r[-1]) and r[-1] > 0 for r in rows)  # time over the allocating kernel
-    assert cost.cache_lines(s["hardware"]).keys() <= {"L2", "L3", "L4"}
+    assert hardware.cache_lines(s["hardware"]).keys() <= {"L2", "L3", "L4"}
 
 
 def row(act, numel, median, mode="forward", dtype="float32", compiled=False, error=None):
@@ -144,24 +145,24 @@ def test_paper_scale_is_for_a_gpu():
 
 
 def test_hardware_info_on_cpu():
-    info = cost.hardware_info("cpu")
+    info = hardware.hardware_info("cpu")
     assert info["kind"] == "cpu" and info["model"] and info["logical_cores"] >= 1
     assert all(isinstance(v, int) and v > 0 for v in info["cache_bytes"].values())
-    assert cost._parse_size("32K") == 32 * 2**10 and cost._parse_size("32M") == 32 * 2**20
-    assert cost._parse_size("4096") == 4096
+    assert hardware._parse_size("32K") == 32 * 2**10 and hardware._parse_size("32M") == 32 * 2**20
+    assert hardware._parse_size("4096") == 4096
 
 
 def test_describe_hardware():
-    cpu = cost.describe_hardware({"kind": "cpu", "model": "AMD EPYC", "logical_cores": 2,
+    cpu = hardware.describe_hardware({"kind": "cpu", "model": "AMD EPYC", "logical_cores": 2,
                                   "cache_bytes": {"L1": 2**15, "L2": 2**20, "L3": 2**25}})
     assert cpu == "AMD EPYC, 2 logical cores, L2 1 MiB, L3 32 MiB"
-    gpu = cost.describe_hardware({"kind": "cuda", "name": "NVIDIA H200", "multiprocessors": 132,
+    gpu = hardware.describe_hardware({"kind": "cuda", "name": "NVIDIA H200", "multiprocessors": 132,
                                   "cache_bytes": {"L2": 60 * 2**20},
                                   "nvidia_smi": {"clocks_sm": 1980.0, "clocks_max_sm": 1980.0,
                                                  "driver_version": "570.12"}})
     assert gpu == ("NVIDIA H200, 132 multiprocessors, L2 60 MiB, SM clock 1980 MHz (max 1980), "
                    "driver 570.12")
-    assert cost.describe_hardware({"kind": "cuda", "name": "X"}).startswith("X, ? multiprocessors")
+    assert hardware.describe_hardware({"kind": "cuda", "name": "X"}).startswith("X, ? multiprocessors")
 
 
 def test_nvidia_smi_fails_silently_and_parses(monkeypatch):
@@ -169,17 +170,17 @@ def test_nvidia_smi_fails_silently_and_parses(monkeypatch):
         raise FileNotFoundError("nvidia-smi")
 
     monkeypatch.setattr(subprocess, "run", missing)
-    assert cost._nvidia_smi("0") == {}
+    assert hardware._nvidia_smi("0") == {}
 
     class Done:
         stdout = "1980, 3201, 1980, 3201, 570.12, P0, 700.00\n"
 
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: Done())
-    smi = cost._nvidia_smi("0")["nvidia_smi"]
+    smi = hardware._nvidia_smi("0")["nvidia_smi"]
     assert smi["clocks_sm"] == 1980.0 and smi["clocks_max_mem"] == 3201.0
     assert smi["driver_version"] == "570.12" and smi["pstate"] == "P0"
     Done.stdout = "garbled\n"
-    assert cost._nvidia_smi("0") == {}
+    assert hardware._nvidia_smi("0") == {}
 
 
 # --- cost_step ----------------------------------------------------------------------------------
@@ -337,8 +338,8 @@ def test_a_stored_paper_run_is_shown(isolated_dirs, micro):
     # the stored record decides exactly as the run it came from
     assert (claims.cost.relu_cheap_per_element(stored.summary)
             == claims.cost.relu_cheap_per_element(micro.summary))
-    assert "No GPU run" not in cost.stored_gpu_text(stored, None)
-    plt.close(plotting.cost_per_element(stored.summary))
+    assert "No GPU run" not in claims.cost.stored_gpu_text(stored, None)
+    plt.close(cost_figures.cost_per_element(stored.summary))
 
 
 def test_micro_table_names_the_kernel_when_compiled_rows_exist(micro):
@@ -352,13 +353,13 @@ def test_micro_table_names_the_kernel_when_compiled_rows_exist(micro):
 
 
 def test_plots(micro, step):
-    fig = plotting.cost_per_element(micro.summary)
+    fig = cost_figures.cost_per_element(micro.summary)
     assert len(fig.axes) == len(micro.config.dtypes) * len(bench.MODES)
     plt.close(fig)
-    fig = plotting.step_share(step.summary)
+    fig = cost_figures.step_share(step.summary)
     assert len(fig.axes) == 2
     plt.close(fig)
-    assert plotting.bytes_label(2**20) == "1 MiB" and plotting.bytes_label(512) == "512 B"
+    assert cost_figures.bytes_label(2**20) == "1 MiB" and cost_figures.bytes_label(512) == "512 B"
 
 
 def test_cli_bench_prints_every_activation(capsys, isolated_dirs):

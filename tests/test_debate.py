@@ -56,8 +56,8 @@ def test_best_point_prefers_success_then_speed_then_final():
 def test_grid_is_the_same_protocol_for_every_model():
     cfg = debate.DebateConfig()
     settings = debate.grid(cfg, [0, 1, 2])
-    assert len(settings) == (len(cfg.sgd_lrs) + len(cfg.adam_lrs)) * len(cfg.clips) * 3
-    assert {s.lr for s in settings if s.optimizer == "adam"} == set(cfg.adam_lrs)
+    assert len(settings) == (len(cfg.lrs.sgd) + len(cfg.lrs.adam)) * len(cfg.clips) * 3
+    assert {s.lr for s in settings if s.optimizer == "adam"} == set(cfg.lrs["adam"])
 
 
 def test_shares_partition_each_blocks_grid():

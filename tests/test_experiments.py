@@ -32,9 +32,8 @@ def test_unknown_experiment_lists_choices():
     assert "nope" in err.value.args[0] and "derivatives" in err.value.args[0]
 
 
-def test_config_for_scale_and_overrides(monkeypatch):
-    monkeypatch.setenv("RELU_TANH_SCALE", "smoke")
-    assert experiments.config_for("derivatives") == experiments.get("derivatives").configs["smoke"]
+def test_config_for_scale_and_overrides():
+    assert experiments.config_for("derivatives", "smoke") == experiments.get("derivatives").configs["smoke"]
     cfg = experiments.config_for("derivatives", "smoke", grid_points=11)
     assert cfg.grid_points == 11
     with pytest.raises(KeyError):

@@ -12,7 +12,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from pages import HIDDEN, INSTALL_CELL, PAGES, code_cells, is_plumbing, tags
-from relu_tanh import book, claims, plotting
+from relu_tanh import book, claims
+from relu_tanh.figures import style
 from relu_tanh.store import results
 from relu_tanh.claims import fmt
 
@@ -84,18 +85,18 @@ def test_verdict_table_keeps_its_columns_when_a_reason_has_pipes():
 
 
 def test_house_style_palette_is_colour_blind_safe_and_figures_stay_readable():
-    assert set(plotting.COLORS.values()) <= set(plotting.OKABE_ITO)
-    fig, axes = plotting.subplots(4)
-    assert fig.get_figwidth() <= plotting.MAX_WIDTH and matplotlib.rcParams["font.size"] >= 10
+    assert set(style.COLORS.values()) <= set(style.OKABE_ITO)
+    fig, axes = style.subplots(4)
+    assert fig.get_figwidth() <= style.MAX_WIDTH and matplotlib.rcParams["font.size"] >= 10
     matplotlib.pyplot.close(fig)
 
 
 def test_an_underflow_is_marked_not_drawn():
-    fig, (ax,) = plotting.subplots()
-    plotting.log_line(ax, [1, 2, 3], [1e-3, 0.0, 1e-5], color="k", label="seed 0")
+    fig, (ax,) = style.subplots()
+    style.log_line(ax, [1, 2, 3], [1e-3, 0.0, 1e-5], color="k", label="seed 0")
     line, marks = ax.lines
     assert math.isnan(line.get_ydata()[1]) and list(marks.get_xdata()) == [2]
-    assert ax.get_legend_handles_labels()[1] == ["seed 0", plotting.UNDERFLOW]
+    assert ax.get_legend_handles_labels()[1] == ["seed 0", style.UNDERFLOW]
     matplotlib.pyplot.close(fig)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from relu_tanh.store import scales as scale
 from relu_tanh.experiments.vanishing import SMOKE, TrainSweepConfig
-from relu_tanh.store.scales import check_scale, current_scale
+from relu_tanh.store.scales import resolve
 from relu_tanh.experiments.configs import override
 from relu_tanh.training.loop import TrainConfig
 
@@ -29,23 +29,27 @@ class Cfg:
 
 def test_default_scale_is_book(monkeypatch):
     monkeypatch.delenv(scale.ENV_VAR, raising=False)
-    assert current_scale() == "book"
+    assert resolve() == "book"
 
 
 @pytest.mark.parametrize("s", ["smoke", "book", "paper"])
 def test_scale_from_environment(monkeypatch, s):
     monkeypatch.setenv("RELU_TANH_SCALE", s)
-    assert current_scale() == s
+    assert resolve() == s == resolve(None)
 
 
-def test_invalid_scale_lists_choices(monkeypatch):
-    monkeypatch.setenv("RELU_TANH_SCALE", "huge")
+def test_a_given_scale_wins_over_the_environment(monkeypatch):
+    monkeypatch.setenv("RELU_TANH_SCALE", "paper")
+    assert resolve("smoke") == "smoke"
+
+
+@pytest.mark.parametrize("given,env", [(None, "huge"), ("huge", "book"), ("Smoke", "book")])
+def test_invalid_scale_lists_choices(monkeypatch, given, env):
+    monkeypatch.setenv("RELU_TANH_SCALE", env)
     with pytest.raises(ValueError) as err:
-        current_scale()
+        resolve(given)
     msg = str(err.value)
-    assert "huge" in msg and all(s in msg for s in ("smoke", "book", "paper"))
-    with pytest.raises(ValueError):
-        check_scale("Smoke")
+    assert (given or env) in msg and all(s in msg for s in ("smoke", "book", "paper"))
 
 
 def test_override_returns_a_changed_copy():

@@ -18,7 +18,7 @@ from . import claims, experiments
 from .store import results
 from .claims import fmt
 from .claims.core import markdown_row
-from .store.scales import current_scale
+from .store.scales import resolve
 
 
 def glue(name: str, value: Any) -> None:
@@ -36,7 +36,7 @@ def glue_numbers(prefix: str, numbers: dict[str, float], digits: int = 2) -> Non
         glue(f"{prefix}-{key}", fmt(float(value), digits))
 
 
-def verdict(claim_id: str, scale: str | None = None) -> Markdown:
+def verdict(claim_id: str, scale: str) -> Markdown:
     """Decide a claim, glue `<id>-status` and `<id>-reason`, and return an admonition to show."""
     c, v = claims.CLAIMS[claim_id], claims.verdict(claim_id, scale)
     glue(f"{claim_id}-status", v.status)
@@ -86,7 +86,7 @@ def tables(sections: dict[str, tuple[list[str], list[list[Any]]]]) -> Markdown:
     return Markdown("\n\n".join(f"**{title}**\n\n{table(*parts).data}" for title, parts in sections.items()))
 
 
-def overview(scale: str | None = None) -> Markdown:
+def overview(scale: str) -> Markdown:
     """The opening page's table: each claim linked to its chapter, its verdict, the numbers
     that decided it, and the scale and data they came from (decided live from the ledger)."""
     rows = [[f"{{doc}}`{c.claim} <{c.chapter}>`", f"**{v.status}**", v.reason[0].upper() + v.reason[1:],
@@ -113,7 +113,7 @@ def stored_runs() -> Markdown:
 def execution_fingerprint(scale: str | None = None) -> str:
     """What a page's output depends on beyond its own cells: the library's source, the stored
     runs in results/ and the scale. jupyter-cache keys on the cells only, so this is the rest."""
-    h = hashlib.sha256(f"{results.code_fingerprint()} {scale or current_scale()}".encode())
+    h = hashlib.sha256(f"{results.code_fingerprint()} {resolve(scale)}".encode())
     for path in sorted(results.results_dir().rglob("*.json")):
         h.update(path.name.encode() + path.read_bytes())
     return h.hexdigest()[:16]

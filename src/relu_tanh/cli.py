@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import claims, data, experiments, launch, paper
 from .store import results
-from .store.scales import SCALES, current_scale
+from .store.scales import SCALES, resolve
 
 
 # Failures of files and data that a run meets: their messages name the file and what to do.
@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:  # the user's input is checked here, before any work
         if hasattr(args, "scale"):
-            args.scale = args.scale or current_scale()
+            args.scale = resolve(args.scale)
         if getattr(args, "experiment", None):
             experiments.get(args.experiment)
         if getattr(args, "device", None):

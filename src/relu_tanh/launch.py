@@ -20,7 +20,7 @@ from .store import results
 LAUNCHERS = ("local", "ray")
 
 
-def run_ray(name: str, scale: str | None = None, *, seeds: int | None = None, device: str = "cpu",
+def run_ray(name: str, scale: str, *, seeds: int | None = None, device: str = "cpu",
             root: Path | None = None, address: str | None = None, force: bool = False,
             max_retries: int = 3, progress: bool = False, **overrides: Any) -> experiments.Result:
     """`experiments.run` with each missing seed as a Ray task; returns the merged record."""

@@ -13,7 +13,6 @@ from typing import Any, Callable, Literal
 
 from .. import experiments
 from ..store.registry import Registry
-from ..store.scales import check_scale, current_scale
 
 Status = Literal["holds", "holds with caveats", "does not hold", "inconclusive"]
 STATUSES: tuple[Status, ...] = ("holds", "holds with caveats", "does not hold", "inconclusive")
@@ -57,14 +56,13 @@ def claim(**kw: Any) -> Callable[[Callable[..., Verdict]], Callable[..., Verdict
     return add
 
 
-def verdict(claim_id: str, scale: str | None = None) -> Verdict:
+def verdict(claim_id: str, scale: str) -> Verdict:
     """Run (or reuse) the claim's experiments at `scale` and decide it.
 
     At `smoke` scale (sized for CI, not for evidence) the verdict is "inconclusive", with what
     the rule would say and the measured reason kept, so no page or table reads a smoke run as
     a finding."""
     c = CLAIMS[claim_id]
-    scale = check_scale(scale or current_scale())
     v = c.decide(*(experiments.run(name, scale).summary for name in c.experiments))
     if scale != "smoke":
         return v
@@ -108,7 +106,7 @@ def markdown_row(cells: list[Any]) -> str:
     return "| " + " | ".join(cell(x) for x in cells) + " |"
 
 
-def ledger(scale: str | None = None) -> list[tuple[Claim, Verdict]]:
+def ledger(scale: str) -> list[tuple[Claim, Verdict]]:
     """Every claim with its verdict at `scale`."""
     return [(CLAIMS[cid], verdict(cid, scale)) for cid in CLAIMS]
 
@@ -117,10 +115,9 @@ DATA_NAMES = {"fashion-mnist-small": "Fashion-MNIST subset", "fashion-mnist": "F
               "cifar10": "CIFAR-10"}
 
 
-def evidence(c: Claim, scale: str | None = None) -> str:
+def evidence(c: Claim, scale: str) -> str:
     """Where a verdict's numbers come from: the scale, the experiments, and the tasks and
     dataset their configs name (e.g. 'book scale: krizhevsky on the Fashion-MNIST subset')."""
-    scale = check_scale(scale or current_scale())
     data = []
     for name in c.experiments:
         cfg = experiments.config_for(name, scale)
@@ -131,7 +128,7 @@ def evidence(c: Claim, scale: str | None = None) -> str:
     return f"{scale} scale: {names}" + (f" on {known}" if known else "")
 
 
-def markdown_table(rows: list[tuple[Claim, Verdict]], scale: str | None = None) -> str:
+def markdown_table(rows: list[tuple[Claim, Verdict]], scale: str) -> str:
     """The verdict table as Markdown, one row per claim, with the data and scale its numbers
     came from, linking each to its chapter."""
     lines = [markdown_row(["Claim", "Verdict", "Measured", "From", "Literature", "Chapter"]),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..experiments.cost import HARNESS_TARGET, harness_check
+from ..measure.hardware import describe_hardware
 from .core import Verdict, claim, fmt
 
 MUCH_CHEAPER = 2.0  # "much less computational": tanh and sigmoid take at least twice ReLU's time
@@ -106,3 +108,24 @@ def relu_cheap_per_step(s: dict[str, Any]) -> Verdict:
                        f"{share}", numbers)
     return Verdict("holds with caveats", f"{measured}; the quartiles, from {fmt(low)} to {fmt(high)}, "
                    f"straddle {fmt(STEP_MUCH)}; {share}", numbers)
+
+
+def stored_gpu_text(micro: Any | None, step: Any | None) -> str:
+    """A paragraph on the stored paper-scale GPU runs (experiments.Result or None): the
+    hardware, the harness check and what each verdict rule of the chapter says there."""
+    if micro is None and step is None:
+        return "No GPU run is stored yet, so the verdicts below rest on the CPU alone."
+    out = []
+    if micro is not None:
+        s = micro.summary
+        of_clone = harness_check(s)["float32"]["of_clone"]
+        v = relu_cheap_per_element(s)
+        out.append(f"The stored GPU run used {describe_hardware(s['hardware'])}. Eager ReLU on its "
+                   f"largest float32 tensors reaches {fmt(of_clone)} of the clone's bandwidth, which "
+                   f"{'meets' if of_clone >= HARNESS_TARGET else 'misses'} the target of "
+                   f"{fmt(HARNESS_TARGET, 1)}. The per-element rule of this chapter gives "
+                   f"“{v.status}” there: {v.reason}.")
+    if step is not None:
+        v = relu_cheap_per_step(step.summary)
+        out.append(f"The per-step rule gives “{v.status}” on the stored GPU run: {v.reason}.")
+    return " ".join(out)

@@ -2,6 +2,9 @@
 
 An experiment is a config per scale plus `run_seed(config, seed, device, progress) -> dict`;
 `summarize(config, seeds)` turns the per-seed outputs into what chapters plot and verdicts read.
+Every module of this package registers its chapter's experiments when imported (`get` and
+`names` import them all), so a new one needs no list here. Functions below take the scale as
+given: the entry points resolve it (`store.scales.resolve`).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import pkgutil
 import time
 import typing
 from dataclasses import dataclass
@@ -19,11 +23,12 @@ import torch
 
 from ..store import results
 from ..store.registry import Registry
-from ..store.scales import SCALES, check_scale, current_scale
-from .configs import override
+from ..store import chapters
+from ..store.scales import SCALES
+from .configs import override, validate
 
 EXPERIMENTS: Registry["Experiment"] = Registry("experiment")
-MODULES = ("derivatives", "vanishing", "krizhevsky", "saturation", "cost", "sparsity", "powers", "through_time", "gates", "debate")  # one module per chapter; importing registers them
+NOT_CHAPTERS = ("configs",)  # modules of this package that register no experiment
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,13 @@ class Experiment:
         missing = set(SCALES) - set(self.configs) | set(SCALES) - set(self.seeds)
         if missing:
             raise ValueError(f"experiment {self.name!r} lacks scales {sorted(missing)}")
+        for config in self.configs.values():  # a config it cannot run fails on import
+            validate(config)
+
+    def config(self, scale: str) -> Any:
+        if scale not in self.configs:
+            raise ValueError(f"unknown scale {scale!r}; valid choices: {', '.join(SCALES)}")
+        return self.configs[scale]
 
 
 @dataclass(frozen=True)
@@ -69,19 +81,21 @@ def get(name: str) -> Experiment:
 
 
 def names() -> list[str]:
+    """Every experiment, in the book's chapter order (`store.chapters`)."""
     _import_all()
-    return EXPERIMENTS.names()
+    return sorted(EXPERIMENTS.names(), key=lambda n: chapters.position(EXPERIMENTS[n].chapter))
 
 
 def _import_all() -> None:
-    for module in MODULES:
-        importlib.import_module(f"{__name__}.{module}")
+    for module in pkgutil.iter_modules(__path__):
+        if module.name not in NOT_CHAPTERS:
+            importlib.import_module(f"{__name__}.{module.name}")
 
 
-def config_for(name: str, scale: str | None = None, **overrides: Any) -> Any:
-    """The experiment's config at `scale` (default: $RELU_TANH_SCALE), with type-checked and
-    validated overrides (`scale.override`)."""
-    return override(get(name).configs[check_scale(scale or current_scale())], **overrides)
+def config_for(name: str, scale: str, **overrides: Any) -> Any:
+    """The experiment's config at `scale`, with type-checked and validated overrides
+    (`configs.override`)."""
+    return override(get(name).config(scale), **overrides)
 
 
 def record_header(name: str, scale: str, config: Any) -> dict[str, Any]:
@@ -95,7 +109,7 @@ def module_of(name: str) -> str:
     return getattr(get(name).run_seed, "__module__", None) or results.PACKAGE_DIR.name
 
 
-def run(name: str, scale: str | None = None, *, seeds: int | None = None, device: str = "cpu",
+def run(name: str, scale: str, *, seeds: int | None = None, device: str = "cpu",
         root: Path | None = None, progress: bool = False, force: bool = False,
         unit: str | None = None, **overrides: Any) -> Result:
     """Run (or resume, or reuse) `name` at `scale` for seeds 0..seeds-1, saving after each seed.
@@ -144,11 +158,10 @@ class Job:
         return Result(self.name, self.scale, self.config, kept, latest, self.path, prov)
 
 
-def plan(name: str, scale: str | None = None, *, seeds: int | None = None, device: str = "cpu",
+def plan(name: str, scale: str, *, seeds: int | None = None, device: str = "cpu",
          root: Path | None = None, force: bool = False, **overrides: Any) -> Job:
     """Check everything a run needs before any work (see `run`) and read what is stored."""
     exp = get(name)
-    scale = check_scale(scale or current_scale())
     config = config_for(name, scale, **overrides)
     results.check_device(device)
     n_seeds = exp.seeds[scale] if seeds is None else seeds
@@ -198,7 +211,8 @@ def load_stored(name: str, scale: str = "paper") -> Result | None:
 
     A file that cannot be read raises `results.RecordError` naming it and saying what to do."""
     exp = get(name)
-    path = results.record_path(results.results_dir(), name, check_scale(scale))
+    exp.config(scale)  # an unknown scale lists the valid ones
+    path = results.record_path(results.results_dir(), name, scale)
     record = results.load_record(path)
     if record is None:
         return None

@@ -10,7 +10,7 @@ import typing
 from typing import Any, TypeVar
 
 from ..data import DATASETS
-from ..nets.activations import ACTIVATIONS, CELL_NONLINEARITIES
+from ..nets.activations import ACTIVATIONS
 
 C = TypeVar("C")
 
@@ -63,10 +63,8 @@ def _not_positive(v: Any) -> bool:
 
 
 def _check_names(field: str, names: tuple[Any, ...], kind: str) -> None:
-    if kind == "activation":  # the cells' gate and state nonlinearities count too
-        valid = [*ACTIVATIONS.names(), *CELL_NONLINEARITIES.names()]
-    else:
-        valid = DATASETS.names()
+    # the cells' gate and state nonlinearities are not activations: gates names them in its arms
+    valid = ACTIVATIONS.names() if kind == "activation" else DATASETS.names()
     unknown = [n for n in names if isinstance(n, str) and n not in valid]
     if unknown:
         raise ValueError(f"{field}: unknown {kind} {', '.join(map(repr, unknown))}; "

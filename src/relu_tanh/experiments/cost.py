@@ -16,11 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import platform
-import subprocess
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -28,6 +24,7 @@ import torch
 from torch import nn
 
 from ..measure import bench
+from ..measure.hardware import cache_lines, hardware_info
 from ..nets import models
 from ..nets.activations import ACTIVATIONS
 from . import Experiment, register
@@ -35,118 +32,6 @@ from . import Experiment, register
 BASELINE = "relu"  # per-element and per-step times are quoted relative to ReLU's
 IDENTITY = "identity"  # the step with the activation removed: not an activation, a baseline
 N_CLASSES = 10
-CACHE_DIR = Path("/sys/devices/system/cpu/cpu0/cache")
-NVIDIA_SMI_FIELDS = ("clocks.sm", "clocks.mem", "clocks.max.sm", "clocks.max.mem",
-                     "driver_version", "pstate", "power.limit")
-
-
-# --- the hardware a timing belongs to --------------------------------------------------------
-
-
-def hardware_info(device: str) -> dict[str, Any]:
-    """What timings depend on beyond the provenance record: the cache sizes (for the figures'
-    cache lines), the CPU model, or the GPU's multiprocessors and clocks when readable.
-    Anything that cannot be read is left out, never raised."""
-    dev = torch.device(device)
-    return _cuda_info(dev) if dev.type == "cuda" else _cpu_info()
-
-
-def _cpu_info() -> dict[str, Any]:
-    info: dict[str, Any] = {"kind": "cpu", "model": _cpu_model(), "logical_cores": os.cpu_count()}
-    caches: dict[str, int] = {}
-    for index in sorted(CACHE_DIR.glob("index*")):
-        try:
-            level = int((index / "level").read_text())
-            kind = (index / "type").read_text().strip()
-            size = _parse_size((index / "size").read_text().strip())
-        except (OSError, ValueError):
-            continue
-        if kind != "Instruction":
-            caches[f"L{level}"] = size
-    info["cache_bytes"] = caches
-    return info
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _parse_size(text: str) -> int:
-    """'32K', '1024K', '32M' (sysfs cache sizes) -> bytes."""
-    units = {"K": 2**10, "M": 2**20, "G": 2**30}
-    return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
-
-
-def _cuda_info(dev: torch.device) -> dict[str, Any]:
-    props = torch.cuda.get_device_properties(dev)
-    info: dict[str, Any] = {"kind": "cuda", "name": props.name,
-                            "capability": f"{props.major}.{props.minor}",
-                            "total_memory_bytes": props.total_memory,
-                            "multiprocessors": props.multi_processor_count,
-                            "cuda": torch.version.cuda}
-    for attr, key in (("L2_cache_size", "l2_bytes"), ("clock_rate", "sm_clock_khz"),
-                      ("memory_clock_rate", "memory_clock_khz"), ("memory_bus_width", "memory_bus_bits")):
-        value = getattr(props, attr, None)
-        if isinstance(value, int) and value > 0:
-            info[key] = value
-    info["cache_bytes"] = {"L2": info["l2_bytes"]} if "l2_bytes" in info else {}
-    uuid = str(getattr(props, "uuid", "") or "")
-    ids = ([uuid if uuid.startswith("GPU-") else f"GPU-{uuid}"] if uuid else []) + [str(dev.index or 0)]
-    return info | next(filter(None, map(_nvidia_smi, ids)), {})
-
-
-def _nvidia_smi(gpu: str) -> dict[str, Any]:
-    """Current and maximum clocks (MHz), driver, power limit of GPU `gpu` (a UUID, which names
-    the same GPU as torch does whatever CUDA_VISIBLE_DEVICES says, or an index); {} on failure."""
-    try:
-        out = subprocess.run(["nvidia-smi", f"--id={gpu}", f"--query-gpu={','.join(NVIDIA_SMI_FIELDS)}",
-                              "--format=csv,noheader,nounits"], capture_output=True, text=True,
-                             timeout=10, check=True).stdout.strip().splitlines()
-    except (OSError, subprocess.SubprocessError):
-        return {}
-    values = [v.strip() for v in out[0].split(",")] if out else []
-    if len(values) != len(NVIDIA_SMI_FIELDS):
-        return {}
-    return {"nvidia_smi": {k.replace(".", "_"): _number(v) if k.startswith(("clocks", "power")) else v
-                           for k, v in zip(NVIDIA_SMI_FIELDS, values)}}
-
-
-def _number(text: str) -> float | str:
-    """A clock (MHz) or power (W) reading; '[N/A]' and the like stay text."""
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
-def describe_hardware(hw: dict[str, Any]) -> str:
-    """One line for prose: the CPU model and caches, or the GPU with its clocks when known."""
-    mib = lambda n: f"{n / 2**20:g} MiB"
-    caches = ", ".join(f"{k} {mib(v)}" for k, v in cache_lines(hw).items())
-    if hw.get("kind") != "cuda":
-        return f"{hw.get('model', 'CPU')}, {hw.get('logical_cores', '?')} logical cores, {caches}"
-    parts = [hw.get("name", "GPU"), f"{hw.get('multiprocessors', '?')} multiprocessors", caches]
-    smi = hw.get("nvidia_smi", {})
-    num = lambda v: f"{v:g}" if isinstance(v, float) else str(v)
-    for key, what in (("sm", "SM clock"), ("mem", "memory clock")):
-        if isinstance(smi.get(f"clocks_{key}"), float):
-            parts.append(f"{what} {num(smi[f'clocks_{key}'])} MHz "
-                         f"(max {num(smi.get(f'clocks_max_{key}', '?'))})")
-    if smi.get("driver_version"):
-        parts.append(f"driver {smi['driver_version']}")
-    return ", ".join(p for p in parts if p)
-
-
-def cache_lines(hardware: dict[str, Any]) -> dict[str, int]:
-    """{'L2': bytes, 'L3': bytes, ...} of the data caches worth marking on a size axis (L2 up)."""
-    caches = hardware.get("cache_bytes", {})
-    return {k: v for k, v in sorted(caches.items()) if k != "L1"}
 
 
 # --- cost_micro: every activation alone -------------------------------------------------------
@@ -332,29 +217,6 @@ def _size(numel: int, dtype: str) -> str:
         if nbytes >= size:
             return f"{numel:,} ({nbytes / size:g} {unit})"
     return f"{numel:,} ({nbytes} B)"
-
-
-def stored_gpu_text(micro: Any | None, step: Any | None) -> str:
-    """A paragraph on the stored paper-scale GPU runs (experiments.Result or None): the
-    hardware, the harness check and what each verdict rule of the chapter says there."""
-    from ..claims import cost as rules, fmt  # the ledger imports experiments, not the reverse
-
-    if micro is None and step is None:
-        return "No GPU run is stored yet, so the verdicts below rest on the CPU alone."
-    out = []
-    if micro is not None:
-        s = micro.summary
-        of_clone = harness_check(s)["float32"]["of_clone"]
-        v = rules.relu_cheap_per_element(s)
-        out.append(f"The stored GPU run used {describe_hardware(s['hardware'])}. Eager ReLU on its "
-                   f"largest float32 tensors reaches {fmt(of_clone)} of the clone's bandwidth, which "
-                   f"{'meets' if of_clone >= HARNESS_TARGET else 'misses'} the target of "
-                   f"{fmt(HARNESS_TARGET, 1)}. The per-element rule of this chapter gives "
-                   f"“{v.status}” there: {v.reason}.")
-    if step is not None:
-        v = rules.relu_cheap_per_step(step.summary)
-        out.append(f"The per-step rule gives “{v.status}” on the stored GPU run: {v.reason}.")
-    return " ".join(out)
 
 
 # --- cost_step: the activation's share of a training step -------------------------------------

@@ -39,6 +39,22 @@ TARGET_ERROR = {  # classification: solved = test error at most this (accuracy a
     "fashion-ppixels": 0.3,
 }
 REFERENCE = "lstm"  # the parameter-matched variant gives every kind this kind's parameter count
+VARIANTS = ("equal", "matched")  # matched: every kind at the REFERENCE kind's parameter count
+
+
+@dataclass(frozen=True)
+class LearningRates:
+    """The learning-rate grid of each optimiser (`recurrent.OPTIMIZERS`)."""
+
+    sgd: tuple[float, ...] = (1e-2, 3e-2, 1e-1)
+    adam: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+
+    def __getitem__(self, optimizer: str) -> tuple[float, ...]:
+        return getattr(self, optimizer)
+
+    def validate(self) -> None:
+        if any(not lr > 0 for opt in recurrent.OPTIMIZERS for lr in self[opt]):
+            raise ValueError(f"lrs: every learning rate must be positive, got {self}")
 
 
 @dataclass(frozen=True)
@@ -52,8 +68,7 @@ class DebateConfig:
     hidden: int = 32
     seeds: int = 3  # model seeds per block
     shares: int = 1  # registry seeds per block, each training every shares-th grid setting
-    sgd_lrs: tuple[float, ...] = (1e-2, 3e-2, 1e-1)
-    adam_lrs: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+    lrs: LearningRates = LearningRates()
     clips: tuple[float, ...] = (1.0,)
     steps: tuple[int, ...] = (800, 400, 300)  # training steps, one entry per task
     batch_size: int = 32
@@ -75,6 +90,10 @@ class DebateConfig:
             raise ValueError(f"steps needs one entry per task, got {self.steps} for {self.tasks}")
         for task in self.tasks:
             target_for(task)  # an unknown task lists the valid ones
+        if unknown := [k for k in self.kinds if k not in KINDS]:
+            raise ValueError(f"kinds: unknown {unknown}; valid choices: {', '.join(KINDS)}")
+        if unknown := [v for v in self.variants if v not in VARIANTS]:
+            raise ValueError(f"variants: unknown {unknown}; valid choices: {', '.join(VARIANTS)}")
 
 
 # Book scale: the larger forget-gate bias (lstm_fb, 23% of the CPU time) runs at paper scale
@@ -118,8 +137,7 @@ def load_task(name: str, cfg: DebateConfig) -> tuple[Dataset, float, float]:
 
 def grid(cfg: DebateConfig, seeds: list[int]) -> list[Setting]:
     """Every (optimiser, learning rate, clip) of the protocol at every seed: one stack's models."""
-    lrs = {"sgd": cfg.sgd_lrs, "adam": cfg.adam_lrs}
-    return [Setting(opt, lr, clip, s) for opt in recurrent.OPTIMIZERS for lr in lrs[opt]
+    return [Setting(opt, lr, clip, s) for opt in recurrent.OPTIMIZERS for lr in cfg.lrs[opt]
             for clip in cfg.clips for s in seeds]
 
 
@@ -131,7 +149,7 @@ def model_config(cfg: DebateConfig, kind: str, variant: str, ds: Dataset) -> Rec
     if variant == "matched":
         target = recurrent.n_params(replace(base, kind=REFERENCE))
         return replace(base, hidden=recurrent.matched_hidden(base, target))
-    raise ValueError(f"unknown variant {variant!r}; valid choices: equal, matched")
+    raise ValueError(f"unknown variant {variant!r}; valid choices: {', '.join(VARIANTS)}")
 
 
 def run_seed(cfg: DebateConfig, *, seed: int, device: str, progress: bool) -> dict[str, Any]:
@@ -252,15 +270,17 @@ def families(rows: list[dict]) -> dict[tuple[str, str, str], dict[str, dict]]:
 
 SMOKE = DebateConfig(tasks=("adding-20", "mnist1d"), steps=(20, 20), hidden=4, seeds=2,
                      eval_every=10, eval_examples=64, adding_train=256, adding_test=64,
-                     n_train=256, n_test=64, sgd_lrs=(1e-2, 1e-1), adam_lrs=(3e-3, 3e-2), shares=2)
+                     n_train=256, n_test=64, lrs=LearningRates(sgd=(1e-2, 1e-1), adam=(3e-3, 3e-2)),
+                     shares=2)
 # Paper scale: Le et al.'s lengths and pixel tasks, 100 units, batches of 16, a crossed grid;
 # four shares, so that `run --unit K/4` (or `--launcher ray`) can spread it over GPUs.
 PAPER = DebateConfig(tasks=("adding-100", "adding-150", "adding-200", "adding-300", "adding-400",
                             "fashion-pixels", "fashion-ppixels"),
                      steps=(20_000,) * 7, variants=("equal", "matched"), hidden=100, seeds=5,
                      shares=4, batch_size=16, eval_every=250, eval_examples=1000,
-                     adding_train=100_000, adding_test=10_000, sgd_lrs=(1e-3, 1e-2, 1e-1),
-                     adam_lrs=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2), clips=(1.0, 10.0, 100.0))
+                     adding_train=100_000, adding_test=10_000,
+                     lrs=LearningRates(sgd=(1e-3, 1e-2, 1e-1), adam=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2)),
+                     clips=(1.0, 10.0, 100.0))
 CONFIGS = {"smoke": SMOKE, "book": BOOK, "paper": PAPER}
 
 register(Experiment(

@@ -23,6 +23,11 @@ class DerivativesConfig:
     input_stds: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)  # z ~ N(0, s^2)
     n_samples: int = 1_000_000  # Monte Carlo draws per input std
 
+    def validate(self) -> None:
+        if self.grid_points % 2 == 0:  # the maxima of sigmoid' and tanh' lie at z = 0
+            raise ValueError(f"grid_points must be odd, so that z = 0 lies on the grid; got "
+                             f"{self.grid_points}")
+
 
 def derivative_on_grid(name: str, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(autograd derivative, analytic derivative) of activation `name` at the points z."""

@@ -25,7 +25,8 @@ import torch
 
 from ..measure import bench
 from ..training import sequences
-from ..nets.cells import GATE_NAMES, GatedConfig, GatedRNN
+from ..nets.activations import ACTIVATIONS, CELL_NONLINEARITIES
+from ..nets.cells import CELLS, GATE_NAMES, GatedConfig, GatedRNN
 from ..data import Dataset
 from ..training.loop import TrainConfig
 from . import Experiment, register
@@ -58,6 +59,15 @@ class GatesConfig:
     def __post_init__(self) -> None:
         # a config rebuilt from JSON holds lists: make the arms tuples again
         object.__setattr__(self, "arms", tuple(tuple(arm) for arm in self.arms))
+
+    def validate(self) -> None:
+        if unknown := [c for c in self.cells if c not in CELLS]:
+            raise ValueError(f"cells: unknown {unknown}; valid choices: {', '.join(CELLS)}")
+        if bad := [arm for arm in self.arms if len(arm) != 2]:
+            raise ValueError(f"arms: each arm is a (gate, state) pair, got {bad}")
+        valid = [*ACTIVATIONS.names(), *CELL_NONLINEARITIES.names()]
+        if unknown := sorted({n for arm in self.arms for n in arm if n not in valid}):
+            raise ValueError(f"arms: unknown nonlinearities {unknown}; valid choices: {', '.join(valid)}")
         if REFERENCE not in self.arms:
             raise ValueError(f"arms must include the original cells {REFERENCE}")
 

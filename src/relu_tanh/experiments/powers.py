@@ -27,6 +27,8 @@ from . import Experiment, register
 
 GAMMA = {"tanh": 1.0, "sigmoid": 0.25}  # max |f'|, Pascanu et al. (2013) section 2.1
 GAIN = {"linear": 1.0, "tanh": 1.0, "relu": math.sqrt(2.0)}  # weight scale at which "scale 1" is critical
+RANDOM_FAMILIES = ("gaussian", "normal", "orthogonal")  # `random_matrix`
+W_H_FAMILIES = ("gaussian", "orthogonal")  # Pascanu's W_h
 
 
 def _act(name: str) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
@@ -62,6 +64,14 @@ class SpectraConfig:
     transient_norm: float = 3.0  # ... and ||W|| well above it
     n_vectors: int = 4  # random v for ||W^t v||
 
+    def validate(self) -> None:
+        if unknown := [f for f in self.families if f not in RANDOM_FAMILIES]:
+            raise ValueError(f"spectra families: unknown {unknown}; valid choices: "
+                             f"{', '.join(RANDOM_FAMILIES)}")
+        if self.transient_norm < self.transient_radius:  # a norm is never below the radius
+            raise ValueError(f"transient_norm ({self.transient_norm}) must be at least transient_radius "
+                             f"({self.transient_radius})")
+
 
 def random_matrix(family: str, n: int, radius: float, gen: torch.Generator) -> Tensor:
     if family == "gaussian":
@@ -70,7 +80,7 @@ def random_matrix(family: str, n: int, radius: float, gen: torch.Generator) -> T
         return spectra.normal(n, radius, gen)
     if family == "orthogonal":
         return radius * spectra.orthogonal(n, gen)
-    raise ValueError(f"unknown family {family!r}; valid choices: gaussian, normal, orthogonal")
+    raise ValueError(f"unknown family {family!r}; valid choices: {', '.join(RANDOM_FAMILIES)}")
 
 
 def _power_row(name: str, family: str, w: Tensor, cfg: SpectraConfig, device: str) -> dict[str, Any]:
@@ -131,7 +141,14 @@ class PascanuConfig:
     input_std: float = 1.0  # x_t ~ N(0, I), W_x ~ N(0, input_std^2 / d): unit-variance drive
     etas: tuple[float, ...] = (0.5, 0.9, 1.1, 1.25, 1.5, 2.0, 3.0)  # gamma ||W_h||
     activations: tuple[str, ...] = ("tanh", "sigmoid")
-    families: tuple[str, ...] = ("gaussian", "orthogonal")
+    families: tuple[str, ...] = W_H_FAMILIES
+
+    def validate(self) -> None:
+        if unknown := [a for a in self.activations if a not in GAMMA]:  # the bound needs max |f'|
+            raise ValueError(f"pascanu activations: unknown {unknown}; valid choices: {', '.join(GAMMA)}")
+        if unknown := [f for f in self.families if f not in W_H_FAMILIES]:
+            raise ValueError(f"pascanu families: unknown {unknown}; valid choices: "
+                             f"{', '.join(W_H_FAMILIES)}")
 
 
 def run_pascanu(cfg: PascanuConfig, *, seed: int, device: str, progress: bool) -> dict[str, Any]:

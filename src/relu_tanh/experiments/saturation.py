@@ -34,6 +34,9 @@ from . import Experiment, register
 from .krizhevsky import convnet_config, image_data
 
 
+ARCHS = ("cnn", "mlp")
+
+
 @dataclass(frozen=True)
 class SaturationConfig:
     dataset: str = "fashion-mnist-small"
@@ -54,6 +57,12 @@ class SaturationConfig:
     hist_range: float = 6.0  # pre-activation histograms over [-range, range]
     hist_bins: int = 48
 
+    def validate(self) -> None:
+        if unknown := [a for a in self.archs if a not in ARCHS]:
+            raise ValueError(f"archs: unknown {unknown}; valid choices: {', '.join(ARCHS)}")
+        if self.init not in models.INITS:  # the MLP takes these; the CNN too
+            raise ValueError(f"init: unknown {self.init!r}; valid choices: {', '.join(models.INITS.names())}")
+
 
 def build(cfg: SaturationConfig, arch: str, act: str, ds) -> torch.nn.Module:
     if arch == "cnn":
@@ -61,7 +70,7 @@ def build(cfg: SaturationConfig, arch: str, act: str, ds) -> torch.nn.Module:
     if arch == "mlp":
         return models.mlp(models.MLPConfig(int(np.prod(ds.input_shape)), ds.n_classes,
                                            cfg.mlp_width, cfg.mlp_depth, act, cfg.init))
-    raise ValueError(f"unknown arch {arch!r}; valid choices: cnn, mlp")
+    raise ValueError(f"unknown arch {arch!r}; valid choices: {', '.join(ARCHS)}")
 
 
 def histograms(model: torch.nn.Module, x: torch.Tensor, cfg: SaturationConfig) -> list[list[int]]:

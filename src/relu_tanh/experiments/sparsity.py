@@ -43,6 +43,15 @@ class SparsityConfig:
     target_error: float = 0.2  # training stops once the running training error is below this
     train: TrainConfig = TrainConfig(epochs=12, batch_size=64, log_every=50)
 
+    def validate(self) -> None:
+        """Each init is a ConvNet init, optionally with "+bn" (`krizhevsky.convnet_config`)."""
+        valid = [*models.INITS.names(), "small_gaussian"]
+        known = lambda variant: (variant.partition("+")[0] in valid
+                                 and variant.partition("+")[2] in ("", "bn"))
+        if bad := [i for i in self.inits if not known(i)]:
+            raise ValueError(f"inits: unknown {bad}; valid choices: {', '.join(valid)}, each "
+                             f"optionally with +bn")
+
 
 @torch.no_grad()
 def unit_activity(model: torch.nn.Module, x: torch.Tensor, batch: int = 1000) -> list[dict[str, float]]:

@@ -23,12 +23,14 @@ import numpy as np
 import torch
 
 from ..measure import jacobians
+from ..nets.models import RNN_INITS
 from ..training import sequences
 from ..measure.bench import num_threads
 from ..training.stacked_rnn import Member, Trace, train_stacked
 from . import Experiment, register
 
 NORM_FLOOR, NORM_CEIL = 1e-300, 1e300  # an under- or overflowed norm is stored at these bounds
+ELMAN = ("tanh", "relu")  # the divergence sweep's Elman RNNs: what its trainer and verdicts take
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,10 @@ class MapConfig:
     hidden: int = 64
     length: int = 60  # T: the largest gap measured
     sequences: int = 4  # adding-problem input sequences per net
+
+    def validate(self) -> None:
+        if unknown := [k for k in self.kinds if k not in jacobians.KINDS]:
+            raise ValueError(f"map kinds: unknown {unknown}; valid choices: {', '.join(jacobians.KINDS)}")
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,12 @@ class DivergenceConfig:
     batch_size: int = 50
     blowup: float = 10.0  # diverged: NaN/inf, or a loss above blowup x its first value
     log_every: int = 5  # steps between the loss values kept in the record
+
+    def validate(self) -> None:
+        if unknown := [a for a in self.activations if a not in ELMAN]:
+            raise ValueError(f"divergence activations: unknown {unknown}; valid choices: {', '.join(ELMAN)}")
+        if unknown := [i for i in self.inits if i not in RNN_INITS]:
+            raise ValueError(f"divergence inits: unknown {unknown}; valid choices: {', '.join(RNN_INITS)}")
 
 
 @dataclass(frozen=True)

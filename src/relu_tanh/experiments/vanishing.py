@@ -30,6 +30,9 @@ from ..training.loop import TrainConfig
 from . import Experiment, register
 
 
+ARCHS = ("mlp", "cnn")
+
+
 @dataclass(frozen=True)
 class SweepConfig:
     """The grid shared by both experiments; `archs` are "mlp" and/or "cnn"."""
@@ -43,6 +46,12 @@ class SweepConfig:
     n_train: int | None = None  # None: all 4,000 MNIST-1D training examples
     batch: int = 256  # examples behind one gradient measurement
 
+    def validate(self) -> None:
+        if unknown := [a for a in self.archs if a not in ARCHS]:
+            raise ValueError(f"archs: unknown {unknown}; valid choices: {', '.join(ARCHS)}")
+        if unknown := [i for i in self.inits if i not in models.INITS]:
+            raise ValueError(f"inits: unknown {unknown}; valid choices: {', '.join(models.INITS.names())}")
+
 
 @dataclass(frozen=True)
 class TrainSweepConfig(SweepConfig):
@@ -50,6 +59,16 @@ class TrainSweepConfig(SweepConfig):
     lrs: tuple[float, ...] = (0.01, 0.1, 1.0)  # each setting keeps the best (lowest final error)
     cnn_activations: tuple[str, ...] = ("sigmoid", "tanh", "relu")
     cnn_depths: tuple[int, ...] = (2, 5, 10, 20)
+
+    def validate(self) -> None:
+        """The CNN grid is cut from the whole grid: a value outside it would be skipped silently."""
+        super().validate()
+        if extra := [a for a in self.cnn_activations if a not in self.activations]:
+            raise ValueError(f"cnn_activations {extra} are not in activations; valid choices: "
+                             f"{', '.join(self.activations)}")
+        if extra := [d for d in self.cnn_depths if d not in self.depths]:
+            raise ValueError(f"cnn_depths {extra} are not in depths; valid choices: "
+                             f"{', '.join(map(str, self.depths))}")
 
 
 def model_config(cfg: SweepConfig, arch: str, activation: str, init: str, depth: int,
@@ -60,7 +79,7 @@ def model_config(cfg: SweepConfig, arch: str, activation: str, init: str, depth:
     if arch == "cnn":
         return models.CNNConfig(ds.input_shape[0], ds.n_classes, 1, cfg.channels, depth,
                                 activation=activation, init=init)
-    raise ValueError(f"unknown arch {arch!r}; valid choices: mlp, cnn")
+    raise ValueError(f"unknown arch {arch!r}; valid choices: {', '.join(ARCHS)}")
 
 
 def grid(cfg: SweepConfig) -> list[tuple[str, str, str, int]]:

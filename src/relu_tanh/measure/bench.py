@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from ..nets.activations import ACTIVATIONS, LEAKY_SLOPE, get
-from ..store.scales import check_scale
+from ..store.scales import SCALES
 
 DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
@@ -339,20 +339,21 @@ def bench_config(scale: str) -> BenchConfig:
     Run: ``python -m relu_tanh bench --scale book`` (a table) or
     ``python -m relu_tanh run cost_micro --scale paper --device cuda`` (stored with provenance).
     """
-    check_scale(scale)
     if scale == "smoke":
         return BenchConfig(sizes=(2**10, 2**14), repeats=3, warmup=1, threads=1)
     if scale == "book":
         # 7 repeats: the 2**24-element rows take two thirds of the sweep's time
         return BenchConfig(repeats=7, warmup=1, threads=1, llc_multiple=2.0)
-    return BenchConfig(
-        sizes=tuple(2**k for k in range(12, 29, 2)),
-        compiled=(False, True),
-        llc_multiple=2.0,
-        repeats=50,
-        warmup=5,
-        device="cuda",
-    )
+    if scale == "paper":
+        return BenchConfig(
+            sizes=tuple(2**k for k in range(12, 29, 2)),
+            compiled=(False, True),
+            llc_multiple=2.0,
+            repeats=50,
+            warmup=5,
+            device="cuda",
+        )
+    raise ValueError(f"unknown scale {scale!r}; valid choices: {', '.join(SCALES)}")
 
 
 @contextmanager

@@ -191,6 +191,9 @@ class ConvNet(DeepNet):
         return self.head(self.pool(x))
 
 
+RNN_INITS = ("default", "identity")  # identity: W_h = I (IRNN, Le, Jaitly and Hinton 2015)
+
+
 @dataclass(frozen=True)
 class RNNConfig:
     """An Elman network h_t = f(W_x x_t + W_h h_{t-1} + b), read out from the last state."""
@@ -217,8 +220,8 @@ class ElmanRNN(nn.Module):
         if cfg.init == "identity":
             nn.init.eye_(self.rec.weight)
             nn.init.zeros_(self.inp.bias)
-        elif cfg.init != "default":
-            raise ValueError(f"unknown RNN init {cfg.init!r}; valid choices: default, identity")
+        elif cfg.init not in RNN_INITS:
+            raise ValueError(f"unknown RNN init {cfg.init!r}; valid choices: {', '.join(RNN_INITS)}")
         if cfg.rec_scale is not None:
             with torch.no_grad():
                 if cfg.init == "identity":

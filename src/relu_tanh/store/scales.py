@@ -14,15 +14,15 @@ ENV_VAR = "RELU_TANH_SCALE"
 DEFAULT_SCALE = "book"
 
 
-def check_scale(scale: str) -> str:
-    if scale not in SCALES:
+def resolve(scale: str | None = None) -> str:
+    """The scale to run at: `scale` if given, else $RELU_TANH_SCALE (default: book), checked.
+
+    The one place the active scale is decided. The entry points call it (the CLI, the book's
+    pages, `python -m relu_tanh.book`); everything below them takes the name it returns."""
+    if scale is None:
+        scale = os.environ.get(ENV_VAR, DEFAULT_SCALE)
+        if scale not in SCALES:
+            raise ValueError(f"{ENV_VAR}={scale!r} is not a scale; valid choices: {', '.join(SCALES)}")
+    elif scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; valid choices: {', '.join(SCALES)}")
     return scale
-
-
-def current_scale() -> str:
-    """The scale chosen with the RELU_TANH_SCALE environment variable (default: book)."""
-    value = os.environ.get(ENV_VAR, DEFAULT_SCALE)
-    if value not in SCALES:
-        raise ValueError(f"{ENV_VAR}={value!r} is not a scale; valid choices: {', '.join(SCALES)}")
-    return value

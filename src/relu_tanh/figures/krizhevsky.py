@@ -1,0 +1,131 @@
+"""Chapter "krizhevsky": training curves, the learning-rate sweep and the tanh/ReLU epoch ratio of
+Figure 1 (Krizhevsky et al. 2012)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .style import COLORS, subplots
+
+
+NEVER = "never reached"
+
+
+def shown_lr(arm: dict[str, Any]) -> float:
+    """An arm's tuned learning rate, or (untuned) its rate with the fewest median epochs."""
+    if arm["lr"] is not None:
+        return arm["lr"]
+    grid = arm["grid"]
+    return min(grid, key=lambda lr: (grid[lr]["median"], -grid[lr]["reached"], lr))
+
+
+def training_curves(summary: dict[str, Any], threshold: float) -> plt.Figure:
+    """Running training error per epoch, one panel per pipeline, each activation at its best
+    learning rate, one line per seed, ReLU solid and tanh dashed as in Krizhevsky et al.'s
+    Figure 1. A run that never reached the threshold ends in a triangle at the epoch cap, a
+    diverged one in a cross."""
+    variants = summary["variants"]
+    fig, axes = subplots(len(variants), sharey=True, width=2.9, height=2.6)
+    for ax, variant in zip(axes, variants):
+        for act in ("relu", "tanh"):
+            arm = summary["arms"][(variant, act, threshold)]
+            lr = shown_lr(arm)
+            for j, run in enumerate(summary["runs"][(variant, act, lr)]):
+                err = run["train_error"]
+                ax.plot(range(1, len(err) + 1), err, "-" if act == "relu" else "--",
+                        color=COLORS[act], lw=1, alpha=0.8,
+                        label=f"{act}, lr {lr:g}{'' if arm['lr'] else ' (not tuned)'}"
+                        if j == 0 else None)
+                if run["diverged"] or min(err, default=1.0) > threshold:
+                    x, y = (len(err), err[-1]) if err else (0, 0.9)
+                    ax.plot(x, y, "x" if run["diverged"] else "^", color=COLORS[act], ms=5)
+        ax.axhline(threshold, color="grey", ls=":", lw=1)
+        ax.set(xlabel="epoch", title=f"{variant} pipeline")
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("running training error")
+    return fig
+
+
+def lr_sweep(summary: dict[str, Any], threshold: float) -> plt.Figure:
+    """Epochs to the threshold against learning rate, one panel per pipeline: one dot per seed,
+    the median as a line, the chosen rate ringed. Runs that never reached it (censored, or
+    diverged) sit as triangles on the line above the epoch cap instead of being dropped."""
+    variants, cap = summary["variants"], summary["epochs_cap"]
+    top = cap * 1.15
+    fig, axes = subplots(len(variants), sharey=True, width=2.9, height=2.6)
+    for ax, variant in zip(axes, variants):
+        for k, act in enumerate(("relu", "tanh")):
+            arm = summary["arms"][(variant, act, threshold)]
+            lrs = sorted(arm["grid"])
+            shift = 1.06 ** (2 * k - 1)  # ReLU a little left, tanh a little right
+            for lr in lrs:
+                e = np.array(arm["grid"][lr]["epochs"])
+                ok = np.isfinite(e)
+                ax.plot(np.full(ok.sum(), lr * shift), e[ok], "o", ms=3, color=COLORS[act],
+                        alpha=0.6)
+                ax.plot(np.full((~ok).sum(), lr * shift), np.full((~ok).sum(), top), "^", ms=4,
+                        color=COLORS[act], alpha=0.6)
+            med = [min(arm["grid"][lr]["median"], top) for lr in lrs]
+            ax.plot(np.array(lrs) * shift, med, "-", color=COLORS[act], lw=1, label=act)
+            if arm["lr"] is not None:
+                ax.plot(arm["lr"] * shift, arm["grid"][arm["lr"]]["median"], "o", ms=9,
+                        mfc="none", color=COLORS[act])
+        ax.axhline(cap, color="grey", ls=":", lw=1)
+        ax.annotate(f"{NEVER} in {cap} epochs", (0.02, top), xycoords=("axes fraction", "data"),
+                    fontsize=7, color="grey", va="bottom")
+        grid = []
+        for lr in sorted({lr for act in ("relu", "tanh")
+                          for lr in summary["arms"][(variant, act, threshold)]["grid"]}):
+            if not grid or lr > 1.3 * grid[-1]:  # one tick for near-equal rates of two arms
+                grid.append(lr)
+        ax.set(xscale="log", xlabel="learning rate", title=f"{variant} pipeline",
+               ylim=(0, top * 1.12))
+        ax.set_xticks(grid, [f"{lr:g}" for lr in grid], rotation=45, fontsize=7)
+        ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
+    axes[0].set_ylabel(f"epochs to {threshold:.0%} training error")
+    axes[-1].legend(title=f"{summary['seeds']} seeds", fontsize=7)
+    return fig
+
+
+def ratio_vs_threshold(summary: dict[str, Any], thresholds: tuple[float, ...],
+                       paper_ratio: float) -> plt.Figure:
+    """Median over seeds of tanh's over ReLU's epochs to each threshold with its
+    distribution-free interval, per pipeline. Ends that censoring leaves open (or that run off
+    the plot) end in an arrowhead; a median known only as a lower (upper) bound is a hollow
+    triangle up (down) at the bound, one censoring leaves unknown a cross at 1."""
+    fig, (ax,) = subplots(width=4.6, height=3.0)
+    floor, ceil = 1 / 8, 64.0
+    for k, variant in enumerate(summary["variants"]):
+        x = np.array(thresholds) + 0.006 * (k - 1)
+        for xi, t in zip(x, thresholds):
+            r = summary["ratios"][(variant, t)]
+            lo, hi = (np.clip([r["low"], r["high"]], floor, ceil) if np.isfinite(r["coverage"])
+                      else (np.nan, np.nan))
+            color = f"C{k}"
+            ax.plot([xi, xi], [lo, hi], color=color, lw=1.2)
+            for end, raw, marker in ((lo, r["low"], "v"), (hi, r["high"], "^")):
+                if np.isfinite(end) and not floor < raw < ceil:
+                    ax.plot(xi, end, marker, color=color, ms=5)
+            m_lo, m_hi = r["median_low"], r["median_high"]
+            if m_lo == m_hi:  # known: a filled dot
+                y, marker, mfc = m_lo, "o", color
+            elif m_lo > 0 and np.isinf(m_hi):  # "at least": a hollow triangle up
+                y, marker, mfc = m_lo, "^", "none"
+            elif m_lo == 0 and np.isfinite(m_hi):  # "at most": a hollow triangle down
+                y, marker, mfc = m_hi, "v", "none"
+            else:  # between two finite bounds, or nothing known: a cross at the bounds' middle
+                y = np.sqrt(m_lo * m_hi) if m_lo > 0 and np.isfinite(m_hi) else 1.0
+                marker, mfc = "x", color
+            ax.plot(xi, np.clip(y, floor, ceil), marker, ms=5, color=color, mfc=mfc,
+                    label=f"{variant} pipeline" if t == thresholds[0] else None)
+    ax.axhline(paper_ratio, color="k", ls="--", lw=0.8, label=f"paper: {paper_ratio:g}x")
+    ax.axhline(1, color="grey", ls=":", lw=1)
+    ax.set(yscale="log", ylim=(floor / 1.3, ceil * 1.3), xlabel="training-error threshold",
+           ylabel="epochs tanh / epochs ReLU")
+    ax.invert_xaxis()
+    ax.legend(fontsize=7, title=f"{summary['seeds']} seeds")
+    return fig
