@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -113,7 +114,7 @@ def register_experiment():
     def register(prefix: str, config, run_seed, seeds: int) -> str:
         name = f"{prefix}_{uuid.uuid4().hex[:8]}"
         experiments.register(Experiment(
-            name=name, chapter="nowhere", description="test double",
+            name=name, chapter="nowhere", description="test double", version=1,
             configs={s: config for s in SCALES}, seeds={s: seeds for s in SCALES},
             run_seed=run_seed, summarize=lambda c, s: sorted(s)))
         names.append(name)
@@ -122,6 +123,17 @@ def register_experiment():
     yield register
     for name in names:
         experiments.EXPERIMENTS._entries.pop(name, None)
+
+
+@pytest.fixture
+def set_version(monkeypatch):
+    """`set_version(name, v)`: the registered experiment `name` declares version v until the test
+    ends (as if its module had been edited to say so)."""
+    def set_(name: str, version: int) -> None:
+        exp = experiments.get(name)
+        monkeypatch.setitem(experiments.EXPERIMENTS._entries, name, dataclasses.replace(exp, version=version))
+
+    return set_
 
 
 @pytest.fixture
