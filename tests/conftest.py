@@ -22,6 +22,13 @@ from relu_tanh.store.scales import SCALES
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-pins", action="store_true",
+                     help="rewrite tests/fixtures/pinned/ with this run's smoke-scale numbers "
+                          "(tests/test_pinned.py; refused for seed outputs that moved without a "
+                          "version bump)")
+
+
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path_factory, monkeypatch):
     """Point RELU_TANH_CACHE and RELU_TANH_RESULTS at fresh temporary folders, so no test
