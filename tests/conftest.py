@@ -100,7 +100,7 @@ def build_book(out: Path, env: dict[str, str]) -> BookBuild:
         subprocess.run(["make", "mathjax"], cwd=ROOT, check=True)
     bin_dir = Path(sys.executable).parent
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "relu_tanh.book", str(out / "_build")], env=env, check=True)
+    subprocess.run([sys.executable, "-m", "relu_tanh.book_cache", str(out / "_build")], env=env, check=True)
     proc = subprocess.run([str(bin_dir / "jupyter-book"), "build", str(ROOT), "--path-output", str(out),
                            "-W", "-n", "--keep-going"], env=env, capture_output=True, text=True, timeout=1200)
     return BookBuild(out, proc, time.perf_counter() - start)
