@@ -37,10 +37,10 @@ $(MATHJAX): $(MATHJAX_TGZ)
 
 mathjax: $(MATHJAX)
 
-# The execution cache (jupyter-cache) is cleared first when the library, results/ or the scale
-# changed (relu_tanh.book.refresh_execution_cache); an unchanged rebuild executes nothing.
+# The execution cache (jupyter-cache) first forgets the pages whose experiments (version, config),
+# stored runs, scale or library code changed (relu_tanh.book_cache); an unchanged rebuild executes nothing.
 book: $(STAMP) $(MATHJAX)
-	$(BIN)/python -m relu_tanh.book _build
+	$(BIN)/python -m relu_tanh.book_cache _build
 	$(BIN)/python -m relu_tanh warm --jobs $(JOBS)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 

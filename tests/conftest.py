@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -19,6 +20,13 @@ from relu_tanh.experiments import Experiment
 from relu_tanh.store.scales import SCALES
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-pins", action="store_true",
+                     help="rewrite tests/fixtures/pinned/ with this run's smoke-scale numbers "
+                          "(tests/test_pinned.py; refused for seed outputs that moved without a "
+                          "version bump)")
 
 
 @pytest.fixture(autouse=True)
@@ -92,7 +100,7 @@ def build_book(out: Path, env: dict[str, str]) -> BookBuild:
         subprocess.run(["make", "mathjax"], cwd=ROOT, check=True)
     bin_dir = Path(sys.executable).parent
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "relu_tanh.book", str(out / "_build")], env=env, check=True)
+    subprocess.run([sys.executable, "-m", "relu_tanh.book_cache", str(out / "_build")], env=env, check=True)
     proc = subprocess.run([str(bin_dir / "jupyter-book"), "build", str(ROOT), "--path-output", str(out),
                            "-W", "-n", "--keep-going"], env=env, capture_output=True, text=True, timeout=1200)
     return BookBuild(out, proc, time.perf_counter() - start)
@@ -113,7 +121,7 @@ def register_experiment():
     def register(prefix: str, config, run_seed, seeds: int) -> str:
         name = f"{prefix}_{uuid.uuid4().hex[:8]}"
         experiments.register(Experiment(
-            name=name, chapter="nowhere", description="test double",
+            name=name, chapter="nowhere", description="test double", version=1,
             configs={s: config for s in SCALES}, seeds={s: seeds for s in SCALES},
             run_seed=run_seed, summarize=lambda c, s: sorted(s)))
         names.append(name)
@@ -122,6 +130,24 @@ def register_experiment():
     yield register
     for name in names:
         experiments.EXPERIMENTS._entries.pop(name, None)
+
+
+@pytest.fixture
+def set_version():
+    """`set_version(name, v)`: the registered experiment `name` declares version v until the test
+    ends (as if its module had been edited to say so). Restored only while still registered, so a
+    test double's own teardown is not undone."""
+    saved: dict[str, Experiment] = {}
+
+    def set_(name: str, version: int) -> None:
+        exp = experiments.get(name)
+        saved.setdefault(name, exp)
+        experiments.EXPERIMENTS._entries[name] = dataclasses.replace(exp, version=version)
+
+    yield set_
+    for name, exp in saved.items():
+        if name in experiments.EXPERIMENTS._entries:
+            experiments.EXPERIMENTS._entries[name] = exp
 
 
 @pytest.fixture

@@ -90,4 +90,4 @@ def test_a_config_an_experiment_cannot_run_fails_at_registration():
     run = lambda cfg, *, seed, device, progress: {}
     configs = {"smoke": Odd(), "book": Odd(4), "paper": Odd()}
     with pytest.raises(ValueError, match="odd"):
-        Experiment("odd", "derivatives", "", configs, dict.fromkeys(configs, 1), run, lambda c, s: s)
+        Experiment("odd", "derivatives", "", 1, configs, dict.fromkeys(configs, 1), run, lambda c, s: s)

@@ -90,7 +90,7 @@ class Fake:
         self.crash_on = crash_on
         config = config if config is not None else FakeConfig()
         experiments.register(Experiment(
-            name=self.name, chapter="nowhere", description="test double",
+            name=self.name, chapter="nowhere", description="test double", version=1,
             configs={"smoke": config, "book": config, "paper": config},
             seeds={"smoke": seeds, "book": seeds, "paper": seeds},
             run_seed=self.run_seed, summarize=lambda cfg, seeds: sorted(seeds),
@@ -123,8 +123,19 @@ def fake():
 
 def test_experiment_needs_every_scale():
     with pytest.raises(ValueError, match="lacks scales"):
-        Experiment("x", "c", "d", {"smoke": 1}, {"smoke": 1, "book": 1, "paper": 1},
+        Experiment("x", "c", "d", 1, {"smoke": 1}, {"smoke": 1, "book": 1, "paper": 1},
                    lambda *a, **k: {}, lambda c, s: None)
+
+
+@pytest.mark.parametrize("version", [0, -1, 1.5, "1", True])
+def test_experiment_needs_a_positive_integer_version(version):
+    scales = {"smoke": 1, "book": 1, "paper": 1}
+    with pytest.raises(ValueError, match="version must be a positive integer"):
+        Experiment("x", "c", "d", version, scales, scales, lambda *a, **k: {}, lambda c, s: None)
+
+
+def test_every_experiment_declares_its_version():
+    assert all(type(experiments.get(n).version) is int for n in experiments.names())
 
 
 def test_duplicate_experiment_name_raises(fake):
@@ -174,12 +185,24 @@ def test_override_is_not_served_a_stale_record(tmp_path, fake):
     assert len(f.calls) == 4
 
 
-def test_changed_code_is_not_served_a_stale_record(tmp_path, fake, monkeypatch):
+def test_another_version_is_not_served_a_stale_record(tmp_path, fake, set_version):
     f = fake(seeds=1)
     experiments.run(f.name, "smoke", root=tmp_path)
-    monkeypatch.setattr(results, "code_fingerprint", lambda *modules: "f" * 16)
-    experiments.run(f.name, "smoke", root=tmp_path)
+    set_version(f.name, 2)
+    res = experiments.run(f.name, "smoke", root=tmp_path)
     assert f.seeds_run == [0, 0]
+    assert results.load_record(res.path)["version"] == 2
+
+
+def test_other_code_alone_is_served_the_stored_record(tmp_path, fake, monkeypatch):
+    """Source files do not identify a record: with another code fingerprint (any edit, a
+    comment say) the stored seeds are reused; provenance still records the fingerprint."""
+    f = fake(seeds=2)
+    first = experiments.run(f.name, "smoke", root=tmp_path)
+    monkeypatch.setattr(results, "code_fingerprint", lambda *modules: "f" * 16)
+    again = experiments.run(f.name, "smoke", root=tmp_path)
+    assert f.seeds_run == [0, 1] and again.seeds == first.seeds
+    assert again.provenance["code_fingerprint"] == first.provenance["code_fingerprint"] != "f" * 16
 
 
 def test_scales_are_stored_apart(tmp_path, fake):
@@ -204,11 +227,11 @@ def test_load_stored_reads_from_the_results_dir(isolated_dirs, fake):
     assert experiments.load_stored(f.name, "smoke") is None  # in the cache root only if run there
 
 
-def test_load_stored_ignores_the_code_fingerprint(isolated_dirs, fake, monkeypatch):
-    """Stored (paper) runs are shown whatever code made them; provenance says which."""
+def test_load_stored_ignores_the_version(isolated_dirs, fake, set_version):
+    """Stored (paper) runs are shown whatever version made them; the record says which."""
     f = fake(seeds=1)
     experiments.run(f.name, "paper", root=results.results_dir())
-    monkeypatch.setattr(results, "code_fingerprint", lambda: "f" * 16)
+    set_version(f.name, 2)
     assert experiments.load_stored(f.name, "paper") is not None
 
 

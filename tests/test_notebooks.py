@@ -3,6 +3,7 @@ smoke-scale book builds with warnings as errors."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -58,3 +59,19 @@ def test_unchanged_rebuild_executes_nothing(smoke_book, smoke_env: dict[str, str
     log = again.proc.stdout + again.proc.stderr
     assert "Executing" not in log and "executing outdated" not in log.lower(), log[-3000:]
     assert again.seconds < 60, f"unchanged rebuild took {again.seconds:.0f} s"
+
+
+@pytest.mark.slow
+def test_a_changed_page_key_re_executes_only_that_page(smoke_book, smoke_env: dict[str, str]) -> None:
+    """As if what the derivatives page shows had changed (its key in the build's page keys is
+    made stale): the rebuild executes that page and takes every other from the cache."""
+    assert smoke_book.proc.returncode == 0
+    keys_file = smoke_book.out / "_build" / ".page-keys.json"
+    keys = json.loads(keys_file.read_text())
+    keys_file.write_text(json.dumps({**keys, "derivatives": "stale"}))
+    again = build_book(smoke_book.out, smoke_env)
+    assert again.proc.returncode == 0, again.failure()
+    log = again.proc.stdout + again.proc.stderr
+    executed = [line for line in log.splitlines() if "Executing notebook" in line]
+    assert len(executed) == 1 and "derivatives" in executed[0], log[-3000:]
+    assert json.loads(keys_file.read_text()) == keys  # the page's real key again

@@ -10,6 +10,7 @@ import gzip
 import json
 import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -22,7 +23,7 @@ import pytest
 from relu_tanh import claims, data, experiments
 from relu_tanh.experiments import configs
 from relu_tanh.store import scales as scale
-from relu_tanh.store import results
+from relu_tanh.store import results, sources
 from relu_tanh.cli import main
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -69,7 +70,7 @@ def test_changed_config_moves_the_old_record_aside(tmp_path, tiny, capsys):
     experiments.run(t.name, "book", root=tmp_path, value=5)
     err = capsys.readouterr().err
     aside = [p for p in (tmp_path / t.name).iterdir() if p.name.startswith("book.") and p.name != "book.json"]
-    assert len(aside) == 1 and old["provenance"]["code_fingerprint"] in aside[0].name
+    assert len(aside) == 1 and aside[0].name.startswith("book.v1-")  # says the version
     assert json.loads(aside[0].read_text())["seeds"] == old["seeds"]  # nothing lost
     assert "moved" in err and str(aside[0]) in err
     assert stored(tmp_path, t.name, "book")["config"]["value"] == 5
@@ -79,15 +80,51 @@ def test_changed_config_moves_the_old_record_aside(tmp_path, tiny, capsys):
     assert stored(tmp_path, t.name, "book")["seeds"] == old["seeds"]
 
 
-def test_changed_code_does_not_discard_stored_seeds(tmp_path, tiny, monkeypatch):
+def test_a_version_bump_moves_the_record_aside_and_back(tmp_path, tiny, set_version, capsys):
     t = tiny(seeds=2)
     experiments.run(t.name, "smoke", root=tmp_path)
     old = stored(tmp_path, t.name, "smoke")
-    monkeypatch.setattr(results, "code_fingerprint", lambda *modules: "f" * 16)
+    set_version(t.name, 2)
     experiments.run(t.name, "smoke", root=tmp_path)
-    assert t.calls == [0, 1, 0, 1]
-    kept = [json.loads(p.read_text()) for p in (tmp_path / t.name).glob("smoke.*.json")]
-    assert [k["seeds"] for k in kept] == [old["seeds"]]
+    assert t.calls == [0, 1, 0, 1] and "another version (version 1, now 2)" in capsys.readouterr().err
+    kept = list((tmp_path / t.name).glob("smoke.*.json"))
+    assert [p.name[:9] for p in kept] == ["smoke.v1-"] and json.loads(kept[0].read_text())["seeds"] == old["seeds"]
+    set_version(t.name, 1)  # the old version comes back: its seeds are reused, not rerun
+    experiments.run(t.name, "smoke", root=tmp_path)
+    assert t.calls == [0, 1, 0, 1] and stored(tmp_path, t.name, "smoke") == old
+    assert [p.name[:9] for p in (tmp_path / t.name).glob("smoke.*.json")] == ["smoke.v2-"]
+
+
+def test_a_record_from_before_versions_counts_as_version_0(tmp_path, tiny):
+    t = tiny(seeds=1)
+    experiments.run(t.name, "smoke", root=tmp_path)
+    path = tmp_path / t.name / "smoke.json"
+    legacy = {k: v for k, v in stored(tmp_path, t.name, "smoke").items() if k != "version"}
+    results.write_atomic(path, legacy)
+    experiments.run(t.name, "smoke", root=tmp_path)
+    assert t.calls == [0, 0] and [p.name[:9] for p in path.parent.glob("smoke.*.json")] == ["smoke.v0-"]
+
+
+def test_a_comment_in_any_module_leaves_every_stored_record_valid(tmp_path, monkeypatch):
+    """Every module of the package edited (a comment appended, in a copy the package is read
+    from): the code fingerprint changes, a stored run is still reused as it is."""
+    experiments.run("derivatives", "smoke", root=tmp_path)
+    path = tmp_path / "derivatives" / "smoke.json"
+    before, fingerprint = path.read_bytes(), sources.code_fingerprint("relu_tanh.experiments.derivatives")
+    copy = tmp_path / "relu_tanh"
+    shutil.copytree(sources.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__", "assets"))
+    for module in copy.rglob("*.py"):
+        module.write_text(module.read_text() + "\n# a comment\n")
+    monkeypatch.setattr(sources, "PACKAGE_DIR", copy)
+    sources.code_fingerprint.cache_clear()
+    try:
+        assert sources.code_fingerprint("relu_tanh.experiments.derivatives") != fingerprint
+        monkeypatch.setattr(experiments, "run_unit", lambda *a, **k: pytest.fail("a stored seed was rerun"))
+        res = experiments.run("derivatives", "smoke", root=tmp_path)
+    finally:
+        sources.code_fingerprint.cache_clear()
+    assert path.read_bytes() == before and sorted(res.seeds) == [0]
+    assert [p.name for p in path.parent.iterdir() if p.suffix == ".json"] == ["smoke.json"]
 
 
 def test_a_paper_record_is_kept_unless_forced(tmp_path, tiny, monkeypatch):
@@ -104,10 +141,10 @@ def test_a_paper_record_is_kept_unless_forced(tmp_path, tiny, monkeypatch):
             for p in (tmp_path / t.name).glob("paper.*.json")] == [1]
 
 
-def test_cli_run_refuses_to_replace_a_paper_record_without_force(isolated_dirs, tiny, capsys, monkeypatch):
+def test_cli_run_refuses_to_replace_a_paper_record_without_force(isolated_dirs, tiny, capsys, set_version):
     t = tiny(seeds=1)
     assert main(["run", t.name, "--scale", "paper"]) == 0
-    monkeypatch.setattr(results, "code_fingerprint", lambda *modules: "e" * 16)
+    set_version(t.name, 2)
     assert main(["run", t.name, "--scale", "paper"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "--force" in err and "Traceback" not in err
@@ -115,18 +152,19 @@ def test_cli_run_refuses_to_replace_a_paper_record_without_force(isolated_dirs, 
     assert len(list((isolated_dirs["results"] / t.name).glob("paper.*.json"))) == 1
 
 
-def test_the_fingerprint_covers_only_what_the_experiment_imports():
-    paths = results.source_files("relu_tanh.experiments.derivatives")
-    files = {p.name for p in paths}
+def test_the_provenance_fingerprint_covers_what_the_experiment_imports():
+    files = {p.name for p in sources.source_files("relu_tanh.experiments.derivatives")}
     assert {"derivatives.py", "activations.py", "__init__.py"} <= files
     assert not files & {"book.py", "cli.py", "vanishing.py", "bench.py"}
-    figures = results.PACKAGE_DIR / "figures"
-    cnn = results.source_files("relu_tanh.experiments.krizhevsky")
-    assert {"loop.py", "models.py", "data.py"} <= {p.name for p in cnn}
-    assert not any(p.is_relative_to(figures) for p in [*paths, *cnn])
-    assert results.PACKAGE_DIR / "store" / "results.py" in results.UNFINGERPRINTED  # storage, not numbers
-    assert results.code_fingerprint("relu_tanh.experiments.derivatives") != \
-        results.code_fingerprint("relu_tanh.experiments.krizhevsky")
+    assert not any(p.parent.name == "figures" for p in sources.source_files("relu_tanh.experiments.krizhevsky"))
+    cnn = {p.name for p in sources.source_files("relu_tanh.experiments.krizhevsky")}
+    assert {"loop.py", "models.py", "data.py"} <= cnn
+    assert sources.code_fingerprint("relu_tanh.experiments.derivatives") != \
+        sources.code_fingerprint("relu_tanh.experiments.krizhevsky")
+    claim = {p.relative_to(sources.PACKAGE_DIR).as_posix()
+             for p in sources.source_files("relu_tanh.claims.vanishing", skip=("relu_tanh.experiments",))}
+    assert {"claims/vanishing.py", "claims/core.py"} <= claim  # it imports experiments.vanishing:
+    assert not any(p.startswith("experiments/") or p.startswith("nets/") for p in claim)  # not followed
 
 
 def _worker(root: str, name: str, seeds: int, delay: float, go: str, out: str) -> None:

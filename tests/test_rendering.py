@@ -142,26 +142,3 @@ def test_install_cell_installs_from_the_checkout_when_the_library_is_missing(mon
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     exec(code, {"get_ipython": Shell})  # noqa: S102 - the cell's own code
     assert calls and calls[0][0] == "pip" and "install" in calls[0][1]
-
-
-# --- the execution cache ---------------------------------------------------------------------
-
-
-def test_execution_cache_is_dropped_when_the_library_or_scale_changes(tmp_path, monkeypatch):
-    build = tmp_path / "_build"
-    assert book.refresh_execution_cache(build, "smoke")  # first build: nothing to keep
-    (build / ".jupyter_cache").mkdir()
-    (build / ".doctrees").mkdir()
-    assert not book.refresh_execution_cache(build, "smoke")  # nothing changed: kept
-    assert (build / ".jupyter_cache").exists()
-    assert book.refresh_execution_cache(build, "book")  # another scale: dropped
-    assert not (build / ".jupyter_cache").exists() and not (build / ".doctrees").exists()
-    (build / ".jupyter_cache").mkdir()
-    results.code_fingerprint.cache_clear() if hasattr(results.code_fingerprint, "cache_clear") else None
-    monkeypatch.setattr(results, "code_fingerprint", lambda: "edited-library")
-    assert book.refresh_execution_cache(build, "book")  # library changed: dropped
-    assert not (build / ".jupyter_cache").exists()
-    stored = Path(results.results_dir()) / "cost_micro"
-    stored.mkdir(parents=True)
-    (stored / "paper.json").write_text("{}")
-    assert book.refresh_execution_cache(build, "book")  # a new stored run: dropped

@@ -89,27 +89,24 @@ def test_unserialisable_record_keeps_the_old_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["rec.json"]
 
 
-def record(config: dict, fingerprint: str | None = None) -> dict:
-    return {"config": config, "seeds": {"0": {"v": 1}, "1": {"v": 2}},
-            "provenance": {"code_fingerprint": fingerprint or results.code_fingerprint()}}
+HEAD = results.header("exp", "smoke", {"lr": 0.1, "depths": [2, 5]}, 3)
 
 
-def test_reusable_seeds_needs_matching_config_and_code():
-    cfg = {"lr": 0.1, "depths": [2, 5]}
-    assert results.reusable_seeds(record(cfg), cfg) == {"0": {"v": 1}, "1": {"v": 2}}
-    assert results.reusable_seeds(None, cfg) == {}
-    assert results.reusable_seeds(record(cfg), {"lr": 0.2, "depths": [2, 5]}) == {}
-    assert results.reusable_seeds(record(cfg), {"lr": 0.1, "depths": [2, 5], "extra": 1}) == {}
-    assert results.reusable_seeds(record(cfg, fingerprint="0" * 16), cfg) == {}
-    assert results.reusable_seeds({"config": cfg, "seeds": {"0": {}}}, cfg) == {}  # no provenance
+def test_a_record_matches_on_experiment_scale_config_and_version_only():
+    rec = {**HEAD, "seeds": {"0": {"v": 1}}, "provenance": {"code_fingerprint": "0" * 16}}
+    assert results.matches(rec, HEAD)  # another code fingerprint: still the same computation
+    for key, other in [("experiment", "other"), ("scale", "book"), ("config", {"lr": 0.2, "depths": [2, 5]}),
+                       ("config", {**HEAD["config"], "extra": 1}), ("version", 4)]:
+        assert not results.matches({**rec, key: other}, HEAD), key
+    assert not results.matches({k: v for k, v in rec.items() if k != "version"}, HEAD)  # version 0
 
 
-def test_reusable_seeds_returns_a_copy():
-    cfg = {"a": 1}
-    rec = record(cfg)
-    seeds = results.reusable_seeds(rec, cfg)
-    seeds["9"] = {}
-    assert "9" not in rec["seeds"]
+def test_aside_path_names_version_and_config(tmp_path):
+    path = tmp_path / "smoke.json"
+    aside = results.aside_path(path, HEAD["config"], 3)
+    assert aside.parent == tmp_path and re.fullmatch(r"smoke\.v3-[0-9a-f]{8}\.json", aside.name)
+    assert aside == results.aside_path(path, dict(reversed(HEAD["config"].items())), 3)  # key order
+    assert aside != results.aside_path(path, {"lr": 0.2}, 3) != results.aside_path(path, HEAD["config"], 4)
 
 
 def test_code_fingerprint_is_stable_hex():

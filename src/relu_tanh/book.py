@@ -1,15 +1,11 @@
-"""Helpers the book pages share: glue verdicts and numbers, show stored runs and tables, and
-keep the book's execution cache honest (`python -m relu_tanh.book BUILD_DIR`, run by `make book`).
+"""Helpers the book pages share: glue verdicts and numbers, show stored runs and tables. (What
+decides which pages re-execute is `book_cache`.)
 
 `myst_nb` is imported inside the functions: it is part of the book's environment only.
 """
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-import sys
-from pathlib import Path
 from typing import Any
 
 from IPython.display import Markdown
@@ -18,7 +14,6 @@ from . import claims, experiments
 from .store import results
 from .claims import fmt
 from .claims.core import markdown_row
-from .store.scales import resolve
 
 
 def glue(name: str, value: Any) -> None:
@@ -109,35 +104,3 @@ def stored_runs() -> Markdown:
                         f"was measured while it was built, on {results.device_name('cpu')}.")
     return table(["experiment", "scale", "seeds", "hardware", "torch", "commit", "date"], rows)
 
-
-def execution_fingerprint(scale: str | None = None) -> str:
-    """What a page's output depends on beyond its own cells: the library's source, the stored
-    runs in results/ and the scale. jupyter-cache keys on the cells only, so this is the rest."""
-    h = hashlib.sha256(f"{results.code_fingerprint()} {resolve(scale)}".encode())
-    for path in sorted(results.results_dir().rglob("*.json")):
-        h.update(path.name.encode() + path.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def refresh_execution_cache(build_dir: Path, scale: str | None = None) -> bool:
-    """Drop `build_dir`'s jupyter cache and Sphinx environment when `execution_fingerprint`
-    changed since the last build, so every page re-executes; True if they were dropped.
-
-    With `execute_notebooks: cache`, an unchanged rebuild then re-executes nothing, and a
-    changed library, stored run or scale re-executes every page (each one imports the library).
-    """
-    stamp, now = build_dir / ".execution-fingerprint", execution_fingerprint(scale)
-    if stamp.exists() and stamp.read_text().strip() == now:
-        return False
-    for stale in (build_dir / ".jupyter_cache", build_dir / ".doctrees"):
-        shutil.rmtree(stale, ignore_errors=True)
-    build_dir.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(now + "\n")
-    return True
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python -m relu_tanh.book BUILD_DIR (the book's _build folder)")
-    dropped = refresh_execution_cache(Path(sys.argv[1]))
-    print(f"execution cache: {'cleared (library, stored runs or scale changed)' if dropped else 'reused'}")

@@ -5,6 +5,10 @@ An experiment is a config per scale plus `run_seed(config, seed, device, progres
 Every module of this package registers its chapter's experiments when imported (`get` and
 `names` import them all), so a new one needs no list here. Functions below take the scale as
 given: the entry points resolve it (`store.scales.resolve`).
+
+Its declared `version` says which computation made a stored seed: bump it by hand when the
+numbers `run_seed` returns change on purpose (tests/test_pinned.py fails until it is bumped).
+A change in `summarize` needs no bump: summaries are recomputed from the stored seeds.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class Experiment:
     name: str
     chapter: str  # the book page (docname under book/) that shows it
     description: str
+    version: int  # of what run_seed computes; a stored record is reused only at this version
     configs: dict[str, Any]  # scale -> frozen config dataclass
     seeds: dict[str, int]  # scale -> default number of seeds
     run_seed: Callable[..., dict[str, Any]]
@@ -45,6 +50,9 @@ class Experiment:
         missing = set(SCALES) - set(self.configs) | set(SCALES) - set(self.seeds)
         if missing:
             raise ValueError(f"experiment {self.name!r} lacks scales {sorted(missing)}")
+        if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
+            raise ValueError(f"experiment {self.name!r}: version must be a positive integer, "
+                             f"got {self.version!r}")
         for config in self.configs.values():  # a config it cannot run fails on import
             validate(config)
 
@@ -99,13 +107,13 @@ def config_for(name: str, scale: str, **overrides: Any) -> Any:
 
 
 def record_header(name: str, scale: str, config: Any) -> dict[str, Any]:
-    """What identifies the record of `name` at `scale` with `config`: config and code fingerprint."""
+    """What identifies the record of `name` at `scale` with `config`: those and the version."""
     config_json = json.loads(json.dumps(dataclasses.asdict(config)))
-    return results.header(name, scale, config_json, results.code_fingerprint(module_of(name)))
+    return results.header(name, scale, config_json, get(name).version)
 
 
 def module_of(name: str) -> str:
-    """The module whose imports the experiment's code fingerprint covers (its run_seed's)."""
+    """The module whose imports the provenance's code fingerprint covers (its run_seed's)."""
     return getattr(get(name).run_seed, "__module__", None) or results.PACKAGE_DIR.name
 
 
@@ -116,8 +124,8 @@ def run(name: str, scale: str, *, seeds: int | None = None, device: str = "cpu",
 
     Records live in `root` (default: the book's cache); the CLI passes `results.results_dir()`.
     Everything is checked before the first seed runs: scale, overrides, device, seed count and
-    that the folder is writable. A stored record of another config or code is moved aside, a
-    paper-scale one only with `force` (see `results`). Seeds another process has finished
+    that the folder is writable. A stored record of another config or version is moved aside,
+    a paper-scale one only with `force` (see `results`). Seeds another process has finished
     meanwhile are skipped; each seed keeps its own provenance. With `unit="K/N"` only the K-th
     of N interleaved shares of the seeds runs (`unit_seeds`), so N processes or machines can
     fill one record; the result then holds whatever seeds are finished.

@@ -406,6 +406,7 @@ PAPER_STEP = StepConfig(cnn_batch=128, rnn_batch=128, seq_len=100, rnn_hidden=10
 register(Experiment(
     name="cost_micro",
     chapter="cost",
+    version=1,
     description="time per element of every activation vs size, against the copy bandwidth",
     configs={scale: bench.bench_config(scale) for scale in ("smoke", "book", "paper")},
     seeds={"smoke": 1, "book": 1, "paper": 1},
@@ -416,6 +417,7 @@ register(Experiment(
 register(Experiment(
     name="cost_step",
     chapter="cost",
+    version=1,
     description="one SGD step of a CNN and an RNN per activation, and without one",
     configs={"smoke": SMOKE_STEP, "book": BOOK_STEP, "paper": PAPER_STEP},
     seeds={"smoke": 1, "book": 1, "paper": 1},

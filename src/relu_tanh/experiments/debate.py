@@ -285,6 +285,7 @@ CONFIGS = {"smoke": SMOKE, "book": BOOK, "paper": PAPER}
 
 register(Experiment(
     name="debate", chapter="debate",
+    version=1,
     description="ReLU RNNs (Gaussian, IRNN, np-RNN, IndRNN) + clipping against LSTM/GRU and the "
                 "LRU on the adding problem and sequential classification, SGD and Adam, tuned alike",
     configs=CONFIGS,

@@ -73,6 +73,7 @@ def summarize(cfg: DerivativesConfig, seeds: dict[int, dict[str, Any]]) -> dict[
 register(Experiment(
     name="derivatives",
     chapter="derivatives",
+    version=1,
     description="ranges of f' for sigmoid, tanh, ReLU and friends; autograd vs analytic",
     configs={
         "smoke": DerivativesConfig(grid_points=2_001, n_samples=10_000),

@@ -321,6 +321,7 @@ def summarize(cfg: GatesConfig, seeds: dict[int, dict[str, Any]]) -> dict[str, A
 register(Experiment(
     name="gates",
     chapter="gates",
+    version=1,
     description="LSTM and GRU on the adding problem with sigmoid, hard-sigmoid, clamped-ReLU or ReLU "
                 "gates, and tanh, ReLU or no state nonlinearity",
     configs={

@@ -292,6 +292,7 @@ BOOK = Figure1Config()
 register(Experiment(
     name="krizhevsky",
     chapter="krizhevsky",
+    version=1,
     description="epochs to a training-error threshold, ReLU vs tanh CNN (Krizhevsky 2012, Fig. 1)",
     configs={
         "smoke": Figure1Config(n_train=256, n_test=128, side=16, lr_factors=(1.0, 3.0),

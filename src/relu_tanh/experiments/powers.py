@@ -311,6 +311,7 @@ def summarize(cfg: PowersConfig, seeds: dict[int, dict[str, Any]]) -> dict[str, 
 register(Experiment(
     name="powers",
     chapter="powers",
+    version=1,
     description="powers of W vs entries/radius/norm; Pascanu et al.'s bound; one W vs independent layers",
     configs={
         "smoke": PowersConfig(SpectraConfig(n=16, steps=60, radii=(0.5, 1.0, 2.0)),

@@ -171,6 +171,7 @@ def summarize(cfg: SaturationConfig, seeds: dict[int, dict[str, Any]]) -> dict[t
 register(Experiment(
     name="saturation",
     chapter="saturation",
+    version=1,
     description="saturated units and pre-activation histograms of sigmoid/tanh/ReLU nets in training",
     configs={
         "smoke": SaturationConfig(n_train=256, n_test=128, probe=128, mlp_width=32,

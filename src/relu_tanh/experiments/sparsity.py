@@ -132,6 +132,7 @@ def summarize(cfg: SparsityConfig, seeds: dict[int, dict[str, Any]]) -> dict[tup
 register(Experiment(
     name="sparsity",
     chapter="sparsity",
+    version=1,
     description="exact zeros, dead units and the train/test gap of ReLU vs leaky ReLU vs tanh CNNs",
     configs={
         "smoke": SparsityConfig(n_train=256, n_test=128, target_error=0.6, lrs=(0.05,),

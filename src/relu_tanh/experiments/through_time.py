@@ -265,6 +265,7 @@ PAPER = ThroughTimeConfig(
 register(Experiment(
     name="through_time",
     chapter="through_time",
+    version=1,
     description="dh_T/dh_t map over weight scale (5 cell kinds); tanh vs ReLU divergence vs lr",
     configs={"smoke": SMOKE, "book": ThroughTimeConfig(), "paper": PAPER},
     seeds={"smoke": 2, "book": 5, "paper": 10},

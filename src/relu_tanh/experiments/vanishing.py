@@ -208,6 +208,7 @@ PAPER = SweepConfig(depths=(2, 5, 10, 20, 30, 50), channels=32, batch=2048)
 register(Experiment(
     name="vanishing_init",
     chapter="vanishing",
+    version=1,
     description="per-layer gradient norms at initialisation vs depth, activation and init",
     configs={"smoke": SMOKE, "book": BOOK, "paper": PAPER},
     seeds={"smoke": 2, "book": 3, "paper": 10},
@@ -218,6 +219,7 @@ register(Experiment(
 register(Experiment(
     name="vanishing_train",
     chapter="vanishing",
+    version=1,
     description="training curves and gradients of deep sigmoid/tanh/ReLU nets on MNIST-1D",
     configs={"smoke": SMOKE_TRAIN, "book": BOOK_TRAIN,
              "paper": TrainSweepConfig(**{**vars(PAPER), "depths": (2, 5, 10, 20, 30)},

@@ -1,20 +1,22 @@
 """Results records: JSON with provenance, one entry per finished seed, written durably under a lock.
 
-A record is reused (and an interrupted run resumed) only when its config and its code
-fingerprint both match. The fingerprint covers the source files the experiment's module
-imports from this package (followed transitively, `source_files`), so an edit in plotting or in
-another chapter leaves a stored GPU run valid, while an edit in the training loop does not.
+A record is identified by experiment, scale, config and the experiment's declared `version`
+(an integer bumped by hand when its numbers change on purpose): it is reused, and an
+interrupted run resumed, exactly when all four match. The source files around it do not
+count: a comment, a refactor or an edit in another chapter leaves it valid. Each seed's
+provenance still records a hash of the source its experiment imports (`sources.code_fingerprint`),
+for information.
 
-Nothing stored is discarded: a record made by another config or other code is moved aside to
-`SCALE.<fingerprint>-<config hash>.json` (and picked up again when that config and code come
-back); a `paper` record is only moved aside when asked (`force`). A file that cannot be read is
-moved to `SCALE.json.corrupt-<date>`. Every write re-reads the record under a lock file beside
-it and merges, so several processes can fill one record (finished seeds are skipped).
+Nothing stored is discarded: a record of another config or version is moved aside to
+`SCALE.v<version>-<config hash>.json` (and picked up again when that version and config come
+back; a record from before versions were declared counts as version 0); a `paper` record is
+only moved aside when asked (`force`). A file that cannot be read is moved to
+`SCALE.json.corrupt-<date>`. Every write re-reads the record under a lock file beside it and
+merges, so several processes can fill one record (finished seeds are skipped).
 """
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import fcntl
 import hashlib
@@ -27,13 +29,13 @@ import subprocess
 import sys
 import tempfile
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, Iterator
 
 import torch
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/relu_tanh
+from .sources import PACKAGE_DIR, code_fingerprint
+
 REPO_DIR = PACKAGE_DIR.parents[1]  # valid for the editable install the README uses
 RESULTS_ENV, CACHE_ENV = "RELU_TANH_RESULTS", "RELU_TANH_CACHE"
 
@@ -43,7 +45,7 @@ class RecordError(ValueError):
 
 
 class StoredRunConflict(RecordError):
-    """A stored paper-scale record was made by another config or other code."""
+    """A stored paper-scale record was made by another config or version."""
 
 
 def notice(message: str) -> None:
@@ -59,78 +61,6 @@ def results_dir() -> Path:
 def cache_dir() -> Path:
     """Where the book keeps its live runs between builds: $RELU_TANH_CACHE or ~/.cache/relu_tanh."""
     return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "relu_tanh" / "runs"))
-
-
-def source_files(module: str) -> list[Path]:
-    """The module's file and every file of this package it imports, transitively (found by
-    reading the import statements, including those inside functions), with their packages'
-    __init__ files. A module outside the package (a test double) counts with what it imports;
-    one without a file (defined in a notebook) counts as the whole package."""
-    start = _module_file(module) or Path(getattr(sys.modules.get(module), "__file__", None) or "")
-    if not start.is_file():
-        return sorted(PACKAGE_DIR.rglob("*.py"))
-    seen: dict[Path, str] = {}
-    todo = [(start, module)]
-    while todo:
-        path, name = todo.pop()
-        if path in seen or not path.is_file():
-            continue
-        seen[path] = name
-        todo += [(f, n) for n in _package_parents(name) + _imports(path, name)
-                 if (f := _module_file(n)) is not None]
-    return sorted(seen)
-
-
-def _module_file(name: str) -> Path | None:
-    """The source file of `name` if it is a module of this package."""
-    parts = name.split(".")
-    if parts[0] != PACKAGE_DIR.name:
-        return None
-    base = PACKAGE_DIR.joinpath(*parts[1:])
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _package_parents(name: str) -> list[str]:
-    parts = name.split(".")
-    return [".".join(parts[:i]) for i in range(1, len(parts))]
-
-
-def _imports(path: Path, name: str) -> list[str]:
-    """Absolute names of what `path` (the module `name`) imports: modules, or a module's names."""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    out = []
-    for node in ast.walk(ast.parse(path.read_bytes())):
-        if isinstance(node, ast.Import):
-            out += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                base = f"{base}.{node.module}" if node.module else base
-            else:
-                base = node.module or ""
-            out += [base] + [f"{base}.{alias.name}" for alias in node.names]
-    return out
-
-
-# This file stores records and computes no number in them: editing it leaves them valid.
-UNFINGERPRINTED = (Path(__file__).resolve(),)
-
-
-@lru_cache(maxsize=None)
-def code_fingerprint(module: str = PACKAGE_DIR.name) -> str:
-    """sha256 over the source the module runs (`source_files`; the whole package by default),
-    except this storage module."""
-    files = source_files(module) if module != PACKAGE_DIR.name else sorted(PACKAGE_DIR.rglob("*.py"))
-    files = [f for f in files if f not in UNFINGERPRINTED]
-    h = hashlib.sha256()
-    for path in files:
-        name = path.relative_to(PACKAGE_DIR) if path.is_relative_to(PACKAGE_DIR) else path.name
-        h.update(Path(name).as_posix().encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def git_commit() -> str:
@@ -326,39 +256,33 @@ def strict_json(x: Any) -> Any:
 # --- reuse, merge, set aside -----------------------------------------------------------------
 
 
-def header(experiment: str, scale: str, config: dict[str, Any], fingerprint: str) -> dict[str, Any]:
-    """What identifies a record: experiment, scale, config (as JSON) and code fingerprint."""
-    return {"experiment": experiment, "scale": scale, "config": config, "code_fingerprint": fingerprint}
+def header(experiment: str, scale: str, config: dict[str, Any], version: int) -> dict[str, Any]:
+    """What identifies a record: experiment, scale, config (as JSON) and declared version."""
+    return {"experiment": experiment, "scale": scale, "config": config, "version": version}
 
 
-def reusable_seeds(record: dict[str, Any] | None, config: dict[str, Any],
-                   fingerprint: str | None = None) -> dict[str, Any]:
-    """The finished seeds of `record` if it was made by this config and this code, else none."""
-    if record is None or record.get("config") != config:
-        return {}
-    if record.get("provenance", {}).get("code_fingerprint") != (fingerprint or code_fingerprint()):
-        return {}
-    return dict(record.get("seeds", {}))
+def version_of(record: dict[str, Any]) -> int:
+    """The version a record was made by; 0 for one written before versions were declared."""
+    return int(record.get("version", 0))
 
 
-def aside_path(path: Path, config: Any, fingerprint: Any) -> Path:
-    """Where a record of another config or code is kept: SCALE.<fingerprint>-<config hash>.json."""
+def aside_path(path: Path, config: Any, version: int) -> Path:
+    """Where a record of another config or version is kept: SCALE.v<version>-<config hash>.json."""
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:8]
-    return path.with_name(f"{path.stem}.{fingerprint}-{digest}.json")
+    return path.with_name(f"{path.stem}.v{version}-{digest}.json")
 
 
 def _aside_of(path: Path, record: dict[str, Any]) -> Path:
-    return aside_path(path, record.get("config"), record.get("provenance", {}).get("code_fingerprint"))
+    return aside_path(path, record.get("config"), version_of(record))
 
 
 def _mismatch(record: dict[str, Any], head: dict[str, Any]) -> str:
-    fp = record.get("provenance", {}).get("code_fingerprint")
     old, new = record.get("config") or {}, head["config"]
     if old != new:
         changed = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted({*old, *new})
                    if old.get(k) != new.get(k)]
         return f"another config ({'; '.join(changed[:3])}{'; ...' if len(changed) > 3 else ''})"
-    return f"other code (fingerprint {fp}, now {head['code_fingerprint']})"
+    return f"another version (version {version_of(record)}, now {head['version']})"
 
 
 def _merge_into(dest: Path, record: dict[str, Any]) -> None:
@@ -388,7 +312,7 @@ def stored_seeds(path: Path, head: dict[str, Any], force: bool = False) -> dict[
 def current_seeds(path: Path, head: dict[str, Any], force: bool = False) -> dict[str, Any]:
     """The record at `path` if it matches `head`, with its seeds and per-seed provenance (call
     it holding the record's lock, as `stored_seeds` does). A corrupt file, or a record of
-    another config or code, is moved aside (a paper-scale one only with `force`), and a
+    another config or version, is moved aside (a paper-scale one only with `force`), and a
     set-aside record matching `head` comes back.
 
     Returns {"seeds": {...}, "seed_provenance": {...}} as stored (seed keys are strings)."""
@@ -397,23 +321,23 @@ def current_seeds(path: Path, head: dict[str, Any], force: bool = False) -> dict
     except RecordError:
         _set_aside_corrupt(path)
         record = None
-    if record is not None and not _matches(record, head):
+    if record is not None and not matches(record, head):
         aside = _aside_of(path, record)
         if head["scale"] == "paper" and not force:
             raise StoredRunConflict(
                 f"{path} holds {len(record['seeds'])} seed(s) of a paper-scale run made with "
                 f"{_mismatch(record, head)}; it is kept. Pass --force (force=True) to move it to "
-                f"{aside} and start afresh, or rerun with the code and config that made it")
+                f"{aside} and start afresh, or rerun with the version and config that made it")
         _merge_into(aside, record)
         os.unlink(path)
         notice(f"{path} was made with {_mismatch(record, head)}; moved it to {aside}")
         record = None
     if record is None:
-        back = aside_path(path, head["config"], head["code_fingerprint"])
+        back = aside_path(path, head["config"], head["version"])
         record = _load_quietly(back)
         if record is not None:
             os.replace(back, path)
-            notice(f"reusing {len(record['seeds'])} seed(s) of this config and code from {back}")
+            notice(f"reusing {len(record['seeds'])} seed(s) of this config and version from {back}")
     return _with_seed_provenance(record)
 
 
@@ -424,9 +348,10 @@ def _load_quietly(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def _matches(record: dict[str, Any], head: dict[str, Any]) -> bool:
-    return (record.get("config") == head["config"]
-            and record.get("provenance", {}).get("code_fingerprint") == head["code_fingerprint"])
+def matches(record: dict[str, Any], head: dict[str, Any]) -> bool:
+    """Whether `record` is of `head`'s experiment, scale, config and version (its seeds reusable)."""
+    return all(record.get(k) == head[k] for k in ("experiment", "scale", "config")) \
+        and version_of(record) == head["version"]
 
 
 def _with_seed_provenance(record: dict[str, Any] | None) -> dict[str, Any]:
@@ -448,7 +373,5 @@ def add_seed(path: Path, head: dict[str, Any], seed: int, output: dict[str, Any]
         merged = current_seeds(path, head, force=True)
         merged["seeds"][str(seed)] = strict_json(output)
         merged["seed_provenance"][str(seed)] = prov
-        latest = {**prov, "code_fingerprint": head["code_fingerprint"]}  # what reuse compares
-        write_atomic(path, {"experiment": head["experiment"], "scale": head["scale"],
-                            "config": head["config"], "provenance": latest, **merged})
+        write_atomic(path, {**head, "provenance": prov, **merged})
     return merged
