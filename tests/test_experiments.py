@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from dataclasses import dataclass, field
 
 import pytest
+import torch
 
 from relu_tanh import experiments
+from relu_tanh.experiments import saturation, sparsity
+from relu_tanh.nets import models
 from relu_tanh.store import results
 from relu_tanh.experiments import Experiment, Result
 
@@ -239,3 +243,29 @@ def test_load_stored_rebuilds_nested_configs(isolated_dirs, fake):
     f = fake(seeds=1, config=NestedConfig())
     experiments.run(f.name, "paper", root=results.results_dir())
     assert experiments.load_stored(f.name, "paper").config == NestedConfig()
+
+
+# --- helpers of the sparsity and saturation experiments -------------------------------------
+
+
+def test_dead_channel_is_off_at_every_position_of_every_example():
+    net = models.cnn(models.CNNConfig(1, 2, 1, channels=3, depth=1, kernel_size=1, activation="relu"))
+    with torch.no_grad():
+        net.hidden[0].weight.copy_(torch.tensor([[[1.0]], [[-1.0]], [[0.0]]]))
+        net.hidden[0].bias.copy_(torch.tensor([0.0, 0.0, -1.0]))
+    # channel 1 is on where x > 0, channel 2 where x < 0, channel 3 never: one of three dead,
+    # although every (channel, position) pair of channels 1 and 2 is off somewhere
+    x = torch.tensor([[[1.0, -1.0, 2.0]], [[-1.0, 1.0, -2.0]]])
+    (layer,) = sparsity.unit_activity(net, x)
+    assert layer["dead"] == pytest.approx(1 / 3)
+    assert layer["zero"] == pytest.approx(12 / 18)  # 3 + 3 + 6 zeros of 18 outputs
+
+
+def test_top_layer_course_reads_one_run():
+    stat = lambda share: [{"frac_saturated": 0.0}, {"frac_saturated": share}]
+    row = {"steps": [0, 10, 20, 30, 40], "stats": [stat(v) for v in (0.1, 0.8, 0.7, 0.5, 0.3)]}
+    c = saturation.top_layer_course(row)
+    assert c["peak"] == 0.8 and c["peak_at"] == pytest.approx(0.25)
+    assert c["rise_steps"] == 10 and c["fall_steps"] == 30 and c["end"] == 0.3
+    never = {"steps": [0, 10, 20], "stats": [stat(v) for v in (0.1, 0.8, 0.7)]}
+    assert saturation.top_layer_course(never)["fall_steps"] == math.inf

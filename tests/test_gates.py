@@ -3,7 +3,6 @@ divergence accounting, the summary's censoring, and both verdicts driven to ever
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 
@@ -16,7 +15,7 @@ from relu_tanh.training import sequences
 from relu_tanh.nets.cells import GatedConfig, GatedRNN, PerModel
 from relu_tanh.claims import gates as claims_gates
 from relu_tanh.experiments import gates
-from relu_tanh.training.loop import TrainConfig, train
+from relu_tanh.training.loop import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -114,57 +113,6 @@ def test_cell_nonlinearities_derivatives_match_autograd(name):
     big = act.fn(torch.tensor([-1e6, 1e6], dtype=torch.float64)).abs().max()
     assert act.bounded == bool(big <= 1)
     assert name not in activations.ACTIVATIONS  # kept out of the sweep of every activation
-
-
-class _One(nn.Module):
-    """A one-model stack seen as an ordinary (B, T, I) -> (B, 1) module, for train.train."""
-
-    def __init__(self, net: GatedRNN) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)[0]
-
-
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_stacked_training_reproduces_train_train(cell):
-    """Adam, clipping and data order as train.train's, for each model of a stack of two lrs."""
-    ds = sequences.adding(8, 96, 32, seed=0)
-    cfg = TrainConfig(epochs=2, batch_size=16, optimizer="adam", clip=0.5, lr=0.01)
-    torch.manual_seed(0)
-    stack = GatedRNN(GatedConfig(cell, 2, 1, 6, ("sigmoid",) * 2, ("tanh",) * 2))
-    singles = []
-    for j in range(2):
-        one = GatedRNN(GatedConfig(cell, 2, 1, 6, ("sigmoid",), ("tanh",)))
-        with torch.no_grad():
-            for p, q in zip(one.parameters(), stack.parameters()):
-                p.copy_(q[j:j + 1])
-        singles.append(one)
-    lrs = [0.01, 0.03]
-    out = gates.train_stacked(stack, ds, lrs, [5, 5], cfg)
-    for j, (one, lr) in enumerate(zip(singles, lrs)):
-        hist = train(_One(one), ds, dataclasses.replace(cfg, lr=lr), seed=5)
-        assert not hist.diverged and not out["diverged"][j]
-        torch.testing.assert_close(torch.tensor(out["test_mse"][j]),
-                                   torch.tensor(hist.epoch_test_error), rtol=1e-4, atol=1e-6)
-        for p, q in zip(one.parameters(), stack.parameters()):
-            torch.testing.assert_close(q[j:j + 1], p, rtol=1e-4, atol=1e-5)
-
-
-def test_a_diverging_model_is_marked_and_leaves_the_others_alone():
-    ds = sequences.adding(6, 64, 16, seed=1)
-    cfg = TrainConfig(epochs=2, batch_size=16, optimizer="adam", clip=1.0, log_every=2)
-    torch.manual_seed(0)
-    stack = GatedRNN(GatedConfig("lstm", 2, 1, 4, ("sigmoid",) * 2, ("tanh",) * 2))
-    alone = copy.deepcopy(stack)
-    with torch.no_grad():
-        stack.head_weight[1].fill_(math.inf)  # model 1's output is not finite from the start
-    out = gates.train_stacked(stack, ds, [0.01, 0.01], [0, 0], cfg)
-    ref = gates.train_stacked(alone, ds, [0.01, 0.01], [0, 0], cfg)
-    assert out["diverged"] == [False, True] and out["diverged_at_step"] == [None, 0]
-    assert ref["diverged"] == [False, False]
-    torch.testing.assert_close(torch.tensor(out["test_mse"][0]), torch.tensor(ref["test_mse"][0]))
 
 
 def _run(mse: float | None, diverged: bool = False) -> dict:

@@ -14,7 +14,6 @@ from relu_tanh.training import sequences
 from relu_tanh.claims import through_time as ct
 from relu_tanh.experiments import through_time as tt
 from relu_tanh.nets.models import ElmanRNN, RNNConfig
-from relu_tanh.training.stacked_rnn import Member, Trace, train_stacked
 from relu_tanh.training.loop import TrainConfig, train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -84,51 +83,31 @@ def test_rnn_config_rec_scale_keeps_the_default():
     assert torch.equal(c.rec.weight, 0.5 * torch.eye(8))
 
 
-# --- the stacked trainer ------------------------------------------------------------------------
+# --- the divergence sweep's stacks --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("clip", [None, 0.3])
-def test_stacked_training_matches_train_train(clip):
-    """Each member of a stack ends where train.train leaves the same net (plain SGD, MSE)."""
-    data = sequences.adding(5, 60, 20, seed=1)
-    members = [Member(act, init, lr, clip, seed) for act in ("tanh", "relu")
-               for init, lr, seed in (("default", 0.05, 0), ("identity", 0.01, 3))]
-    for act in ("tanh", "relu"):
-        mine = [m for m in members if m.activation == act]
-        traces, clock = train_stacked(mine, data, hidden=8, epochs=2, batch_size=16)
-        for c in clock.values():
-            assert len(c) == 8 and all(b >= a for a, b in zip(c, c[1:]))
-        for m, tr in zip(mine, traces):
-            torch.manual_seed(m.seed)
-            model = ElmanRNN(RNNConfig(2, 1, 8, m.activation, m.init))
-            hist = train(model, data, TrainConfig(epochs=2, batch_size=16, lr=m.lr, momentum=0.0,
-                                                  clip=m.clip, log_every=1), seed=m.seed)
-            assert tr.loss == pytest.approx(hist.loss, rel=1e-4)
-            assert tr.grad_norm == pytest.approx(hist.grad_norm, rel=1e-4)
-            assert tr.test_mse == pytest.approx(hist.epoch_test_error[-1], rel=1e-4)
-
-
-def test_stacked_training_freezes_a_diverged_member_only():
+def test_a_diverged_net_is_frozen_and_its_neighbours_train_on():
+    """`train_nets` (the one K-model trainer) records every step until a net's loss or gradient
+    turns NaN/inf, and no test MSE for that net; each model trains as train.train would."""
     data = sequences.adding(6, 100, 20, seed=0)
-    members = [Member("relu", "identity", lr, None, 0) for lr in (1e-3, 50.0)]
-    (calm, wild), _ = train_stacked(members, data, hidden=8, epochs=2, batch_size=20)
+    cfg = tt.DivergenceConfig(hidden=8, epochs=2, batch_size=20)
+    (calm, wild), clock = tt.train_nets("relu", [("identity", 1e-3, None), ("identity", 50.0, None)],
+                                        data, cfg, seed=0, device="cpu")
     assert wild.nonfinite_at is not None and math.isnan(wild.test_mse)
     assert calm.nonfinite_at is None and len(calm.loss) == 10 and math.isfinite(calm.test_mse)
-
-
-def test_stacked_training_rejects_mixed_activations():
-    data = sequences.adding(4, 20, 10)
-    with pytest.raises(ValueError, match="one shared activation"):
-        train_stacked([Member("tanh", "default", 0.1, None, 0),
-                       Member("relu", "default", 0.1, None, 0)], data, hidden=4, epochs=1,
-                      batch_size=10)
+    assert all(len(c) == 10 and c == sorted(c) for c in clock.values())
+    torch.manual_seed(0)
+    hist = train(ElmanRNN(RNNConfig(2, 1, 8, "relu", "identity")), data,
+                 TrainConfig(epochs=2, batch_size=20, lr=1e-3, momentum=0.0, log_every=1), seed=0)
+    assert calm.loss == pytest.approx(hist.loss, rel=1e-5)
+    assert calm.test_mse == pytest.approx(hist.epoch_test_error[-1], rel=1e-5)
 
 
 # --- divergence accounting ---------------------------------------------------------------------
 
 
 def trace(loss, nonfinite_at=None, norms=None):
-    return Trace(list(loss), list(norms or [1.0] * len(loss)), nonfinite_at, 0.1)
+    return tt.Trace(list(loss), list(norms or [1.0] * len(loss)), nonfinite_at, 0.1)
 
 
 def test_divergence_rule():

@@ -16,6 +16,7 @@ Run: ``python -m relu_tanh run debate --scale paper --device cuda``
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from dataclasses import dataclass, replace
@@ -27,7 +28,9 @@ from tqdm import tqdm
 from ..nets import recurrent
 from ..training import sequences
 from ..data import Dataset
-from ..nets.recurrent import FAMILIES, KINDS, Budget, RecurrentConfig, Setting
+from ..nets.recurrent import FAMILIES, KINDS, RecurrentConfig
+from ..training.loop import TrainConfig
+from ..training.stacked import OPTIMIZERS, Member, Stacked, train_stacked
 from . import Experiment, register
 
 SOLVED_FRACTION = 0.1  # adding: solved = test MSE at most this fraction of the 1/6 baseline
@@ -44,7 +47,7 @@ VARIANTS = ("equal", "matched")  # matched: every kind at the REFERENCE kind's p
 
 @dataclass(frozen=True)
 class LearningRates:
-    """The learning-rate grid of each optimiser (`recurrent.OPTIMIZERS`)."""
+    """The learning-rate grid of each optimiser (`OPTIMIZERS`)."""
 
     sgd: tuple[float, ...] = (1e-2, 3e-2, 1e-1)
     adam: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
@@ -53,7 +56,7 @@ class LearningRates:
         return getattr(self, optimizer)
 
     def validate(self) -> None:
-        if any(not lr > 0 for opt in recurrent.OPTIMIZERS for lr in self[opt]):
+        if any(not lr > 0 for opt in OPTIMIZERS for lr in self[opt]):
             raise ValueError(f"lrs: every learning rate must be positive, got {self}")
 
 
@@ -135,9 +138,11 @@ def load_task(name: str, cfg: DebateConfig) -> tuple[Dataset, float, float]:
     return loaders[name](), target_for(name), math.inf  # an error rate cannot blow up
 
 
-def grid(cfg: DebateConfig, seeds: list[int]) -> list[Setting]:
-    """Every (optimiser, learning rate, clip) of the protocol at every seed: one stack's models."""
-    return [Setting(opt, lr, clip, s) for opt in recurrent.OPTIMIZERS for lr in cfg.lrs[opt]
+def grid(cfg: DebateConfig, seeds: list[int]) -> list[Member]:
+    """Every (optimiser, learning rate, clip) of the protocol at every seed: one stack's models
+    (SGD with momentum 0.9 or Adam with PyTorch's defaults; the seed fixes a model's
+    initialisation and the order it draws its training examples in)."""
+    return [Member(lr, s, opt, clip) for opt in OPTIMIZERS for lr in cfg.lrs[opt]
             for clip in cfg.clips for s in seeds]
 
 
@@ -163,15 +168,14 @@ def run_seed(cfg: DebateConfig, *, seed: int, device: str, progress: bool) -> di
         torch.set_num_threads(before)
 
 
-def share_settings(cfg: DebateConfig, seed: int) -> list[Setting]:
+def share_settings(cfg: DebateConfig, seed: int) -> list[Member]:
     """The settings registry seed `seed` trains: its share of its block's grid."""
     block, share = divmod(seed, cfg.shares)
     return grid(cfg, list(range(block * cfg.seeds, (block + 1) * cfg.seeds)))[share::cfg.shares]
 
 
 def _run_seed(cfg: DebateConfig, seed: int, device: str, progress: bool) -> dict[str, Any]:
-    budgets = {t: Budget(n, cfg.batch_size, cfg.eval_every, cfg.eval_examples)
-               for t, n in zip(cfg.tasks, cfg.steps)}
+    budgets = dict(zip(cfg.tasks, cfg.steps))
     runs, timing = [], []
     jobs = [(t, v, k) for t in cfg.tasks for v in cfg.variants for k in cfg.kinds
             if not (v == "matched" and k == REFERENCE)]  # the reference is its own match
@@ -182,13 +186,41 @@ def _run_seed(cfg: DebateConfig, seed: int, device: str, progress: bool) -> dict
         ds, target, blowup = datasets[task]
         mcfg = model_config(cfg, kind, variant, ds)
         settings = share_settings(cfg, seed)
-        records, seconds = recurrent.train_stack(mcfg, settings, ds, budgets[task], target=target,
-                                                 blowup=blowup, device=device)
+        records, seconds = train_kind(cfg, mcfg, settings, ds, budgets[task], target=target,
+                                      blowup=blowup, device=device)
         tags = {"task": task, "variant": variant, "kind": kind, "hidden": mcfg.hidden,
                 "params": recurrent.n_params(mcfg)}
         runs += [tags | r for r in records]
         timing.append(tags | {"models": len(settings), "seconds_per_step": seconds})
     return {"runs": runs, "timing": timing}
+
+
+def train_kind(cfg: DebateConfig, mcfg: RecurrentConfig, settings: list[Member], ds: Dataset,
+               steps: int, *, target: float, blowup: float,
+               device: str) -> tuple[list[dict], float]:
+    """Train one model per setting, all in one `recurrent.Stack`, for `steps` steps of batches
+    drawn with replacement. Every `cfg.eval_every` steps each model's error on the first
+    `cfg.eval_examples` test examples is recorded; the first at or below `target` is its step to
+    solve (None if never: censored). A model is marked diverged, and frozen, when its loss or
+    gradient is not finite or its evaluated error exceeds `blowup`. Returns one record per model
+    and the wall-clock seconds per training step of the whole stack."""
+    stack = recurrent.Stack(mcfg, [s.seed for s in settings]).to(device)
+    bound = mcfg.indrnn_bound
+    constrain = (lambda p: p["u"].clamp_(-bound, bound)) if mcfg.kind == "indrnn" else None
+    model = Stacked.native(stack)
+    runs, clock = train_stacked(model, settings, ds, TrainConfig(batch_size=cfg.batch_size,
+                                                                 log_every=cfg.eval_every),
+                                steps=steps, eval_every=cfg.eval_every,
+                                eval_examples=cfg.eval_examples, blowup=blowup,
+                                constrain=constrain, device=device)
+    final = model.evaluate(ds.x_test.to(device), ds.y_test.to(device)).tolist()
+    records = []
+    for run, f, setting in zip(runs, final, settings):
+        solved = next((step for step, err in run.evals if err <= target), None)
+        records.append({"curve": run.evals, "solved_at": solved, "diverged_at": run.diverged_at_step,
+                        "final": None if run.diverged else f, "diverged": run.diverged,
+                        **dataclasses.asdict(setting)})
+    return records, clock["wall"][-1] / len(clock["wall"])
 
 
 # --- summary: per task, variant, kind and optimiser --------------------------------------------
@@ -252,7 +284,7 @@ def summarize(cfg: DebateConfig, seeds: dict[int, dict[str, Any]]) -> dict[str, 
                      "model_steps_per_s": 1 / statistics.median(secs) if secs else math.nan,
                      "curves": [r["curve"] for r in points[best]]})
     return {"rows": rows, "tasks": cfg.tasks, "variants": cfg.variants, "kinds": cfg.kinds,
-            "optimizers": recurrent.OPTIMIZERS, "families": families(rows),
+            "optimizers": OPTIMIZERS, "families": families(rows),
             "seeds": len({r["seed"] for r in runs})}
 
 
@@ -285,7 +317,7 @@ CONFIGS = {"smoke": SMOKE, "book": BOOK, "paper": PAPER}
 
 register(Experiment(
     name="debate", chapter="debate",
-    version=1,
+    version=2,  # 2: trained by the shared torch.func trainer (torch.optim rounds differently)
     description="ReLU RNNs (Gaussian, IRNN, np-RNN, IndRNN) + clipping against LSTM/GRU and the "
                 "LRU on the adding problem and sequential classification, SGD and Adam, tuned alike",
     configs=CONFIGS,

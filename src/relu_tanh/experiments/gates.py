@@ -4,8 +4,8 @@ LSTMs and GRUs (`relu_tanh.nets.cells`, written from their equations) are traine
 problem, whose answer depends on two inputs far apart in time. Arms: the original cells (sigmoid
 gates, tanh state); gates with a hard sigmoid, a clamped ReLU min(max(x, 0), 1) or an unbounded
 ReLU; the state's tanh replaced by ReLU or removed. Every arm gets the same learning-rate grid;
-all arms, learning rates and both cells of one seed train as one stacked model per cell
-(`train_stacked`). Measured: final test MSE against the 1/6 of always answering 1, divergence,
+all arms and learning rates of one cell and seed train as one stacked model
+(`training.stacked.train_stacked`). Measured: final test MSE against the 1/6 of always answering 1, divergence,
 each trained cell run on sequences longer than it saw (does its state explode?), and for the
 original cells the gates' and states' distribution at initialisation and at the end.
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +26,8 @@ from ..measure import bench
 from ..training import sequences
 from ..nets.activations import ACTIVATIONS, CELL_NONLINEARITIES
 from ..nets.cells import CELLS, GATE_NAMES, GatedConfig, GatedRNN
-from ..data import Dataset
 from ..training.loop import TrainConfig
+from ..training.stacked import Stacked, members, train_stacked
 from . import Experiment, register
 
 REFERENCE = ("sigmoid", "tanh")  # the original cells: (gate, state)
@@ -70,83 +69,6 @@ class GatesConfig:
             raise ValueError(f"arms: unknown nonlinearities {unknown}; valid choices: {', '.join(valid)}")
         if REFERENCE not in self.arms:
             raise ValueError(f"arms must include the original cells {REFERENCE}")
-
-
-@torch.no_grad()
-def _adam_step(params: list[torch.Tensor], grads: list[torch.Tensor], moments: list[list],
-               lr: torch.Tensor, step: int, betas: tuple[float, float] = (0.9, 0.999),
-               eps: float = 1e-8) -> None:
-    """torch.optim.Adam's update (its defaults), with model k's learning rate lr[k]."""
-    b1, b2 = betas
-    c1, c2 = 1 - b1 ** step, 1 - b2 ** step
-    for p, g, (m, v) in zip(params, grads, moments):
-        m.mul_(b1).add_(g, alpha=1 - b1)
-        v.mul_(b2).addcmul_(g, g, value=1 - b2)
-        denom = (v.sqrt() / math.sqrt(c2)).add_(eps)
-        p.sub_(lr.view(-1, *[1] * (p.dim() - 1)) / c1 * m / denom)
-
-
-def train_stacked(model: GatedRNN, data: Dataset, lrs: list[float], seeds: list[int],
-                  cfg: TrainConfig, device: str = "cpu") -> dict[str, Any]:
-    """Train the K stacked models of `model` on a regression task (MSE) with Adam, model k at
-    learning rate lrs[k] on the data order of `train.train(..., seed=seeds[k])`.
-
-    Per model, as `train.train` does for one: the global gradient norm clipped to `cfg.clip`, and
-    a model whose loss or gradient norm is not finite at a logged step or an epoch's end is
-    marked diverged there and frozen (its NaNs stay in its own slice). Returns per-model lists:
-    `test_mse` per epoch, `diverged`, `diverged_at_step`, and the wall clock per epoch."""
-    k = model.cell.n_models
-    if not k == len(lrs) == len(seeds):
-        raise ValueError(f"need one lr and one seed per model: {k} models, {len(lrs)} lrs, "
-                         f"{len(seeds)} seeds")
-    if cfg.optimizer != "adam":
-        raise ValueError(f"train_stacked uses Adam, got optimizer={cfg.optimizer!r}")
-    model.to(device)
-    params = list(model.parameters())
-    moments = [[torch.zeros_like(p), torch.zeros_like(p)] for p in params]
-    lr = torch.tensor(lrs, dtype=params[0].dtype, device=device)
-    x, y = data.x_train.to(device), data.y_train.to(device)
-    gens = {s: torch.Generator().manual_seed(s) for s in dict.fromkeys(seeds)}
-    max_norm = cfg.clip if cfg.clip is not None else math.inf
-    out: dict[str, Any] = {"test_mse": [[] for _ in range(k)], "diverged": [False] * k,
-                           "diverged_at_step": [None] * k, "epoch_seconds": []}
-    step, start = 0, time.perf_counter()
-    for _ in range(cfg.epochs):
-        orders = {s: torch.randperm(len(x), generator=g) for s, g in gens.items()}
-        perm = torch.stack([orders[s] for s in seeds]).to(device)  # (K, N)
-        for idx in perm.split(cfg.batch_size, dim=1):  # (K, B)
-            loss = ((model(x[idx]) - y[idx]) ** 2).mean(dim=(1, 2))  # (K,)
-            grads = torch.autograd.grad(loss.sum(), params)  # model k's grads are its loss's
-            norm = torch.stack([g.flatten(1).norm(dim=1) for g in grads], 1).norm(dim=1)  # (K,)
-            coef = (max_norm / (norm + 1e-6)).clamp(max=1.0)  # as clip_grad_norm_
-            step += 1
-            _adam_step(params, [g * coef.view(-1, *[1] * (g.dim() - 1)) for g in grads],
-                       moments, lr, step)
-            if step % cfg.log_every == 1:
-                _check(out, lr, loss, norm, step - 1)
-        _check(out, lr, loss, norm, step)
-        out["test_mse"] = [m + [e] for m, e in zip(out["test_mse"], test_mse(model, data, device))]
-        out["epoch_seconds"].append(time.perf_counter() - start)
-    return out
-
-
-def _check(out: dict[str, Any], lr: torch.Tensor, loss: torch.Tensor, norm: torch.Tensor,
-           step: int) -> None:
-    """Mark (and freeze) the models whose loss or gradient norm is not finite."""
-    finite = (torch.isfinite(loss) & torch.isfinite(norm)).tolist()
-    for k, ok in enumerate(finite):
-        if not ok and not out["diverged"][k]:
-            out["diverged"][k], out["diverged_at_step"][k] = True, step
-            lr[k] = 0.0
-
-
-@torch.no_grad()
-def test_mse(model: GatedRNN, data: Dataset, device: str = "cpu", batch: int = 1000) -> list[float]:
-    """Each model's mean squared error on the test set."""
-    x, y = data.x_test.to(device), data.y_test.to(device)
-    sse = sum(((model(x[i:i + batch]) - y[i:i + batch]) ** 2).sum(dim=(1, 2))
-              for i in range(0, len(x), batch))
-    return (sse / len(x)).tolist()
 
 
 @torch.no_grad()
@@ -222,21 +144,22 @@ def run_seed(cfg: GatesConfig, *, seed: int, device: str, progress: bool) -> dic
         model.to(device)
         with bench.num_threads(cfg.threads if device == "cpu" else None):
             init = trace_stats(model, probe)
-            out = train_stacked(model, ds, [lr for _, _, lr in grid], [seed] * len(grid),
-                                cfg.train, device)
+            runs, clock = train_stacked(Stacked.native(model),
+                                    members(cfg.train, [lr for _, _, lr in grid], [seed] * len(grid)),
+                                    ds, cfg.train, device=device)
             final = trace_stats(model, probe)
             long = long_probe(model, cfg.long_length, seed, device)
         steps = cfg.train.epochs * math.ceil(cfg.n_train / cfg.train.batch_size)
+        per_epoch = math.ceil(cfg.n_train / cfg.train.batch_size)
+        seconds = clock["wall"][per_epoch - 1::per_epoch] or clock["wall"][-1:]  # at epoch ends
         cells[cell] = {
-            "steps": steps, "epoch_seconds": out["epoch_seconds"],
-            "models": [{"gate": g, "state": s, "lr": lr, "test_mse": out["test_mse"][k],
-                        "diverged": out["diverged"][k],
-                        "diverged_at_step": out["diverged_at_step"][k],
+            "steps": steps, "epoch_seconds": seconds,
+            "models": [{"gate": g, "state": s, "lr": lr, "test_mse": r.epoch_test_error,
+                        "diverged": r.diverged, "diverged_at_step": r.diverged_at_step,
                         "init": init[k], "final": final[k], "long": long[k]}
-                       for k, (g, s, lr) in enumerate(grid)]}
+                       for k, ((g, s, lr), r) in enumerate(zip(grid, runs))]}
         if progress:
-            print(f"seed {seed}, {cell}: {steps} steps in {out['epoch_seconds'][-1]:.1f} s",
-                  flush=True)
+            print(f"seed {seed}, {cell}: {steps} steps in {seconds[-1]:.1f} s", flush=True)
     return {"data": ds.source, "cells": cells}
 
 
@@ -321,7 +244,7 @@ def summarize(cfg: GatesConfig, seeds: dict[int, dict[str, Any]]) -> dict[str, A
 register(Experiment(
     name="gates",
     chapter="gates",
-    version=1,
+    version=2,  # 2: trained by the shared torch.func trainer (torch.optim rounds differently)
     description="LSTM and GRU on the adding problem with sigmoid, hard-sigmoid, clamped-ReLU or ReLU "
                 "gates, and tanh, ReLU or no state nonlinearity",
     configs={

@@ -28,10 +28,10 @@ from tqdm import tqdm
 
 from .. import data
 from ..nets import models
-from ..training.batched import train_batched
 from .configs import override
 from ..measure.stats import censored_median, paired_ratio
 from ..training.loop import TrainConfig, epochs_to_threshold, train
+from ..training.stacked import Stacked, members, train_stacked
 from . import Experiment, register
 
 Input = Literal["mean-image", "standardised"]
@@ -193,7 +193,8 @@ def pipeline_config(cfg: Figure1Config, ds: data.Dataset, variant: str,
 
 def run_seed(cfg: Figure1Config, *, seed: int, device: str, progress: bool) -> dict[str, Any]:
     """Training-error curves of every (variant, activation, learning rate). On a GPU the
-    learning rates of one variant and activation train as one batched model (`batched`)."""
+    learning rates of one variant and activation train as one stacked model
+    (`training.stacked`)."""
     raw = raw_pixels(cfg.dataset, cfg.n_train, cfg.n_test, cfg.downsample, cfg.side)
     inputs = {kind: pipeline_input(raw, kind) for kind in {PIPELINES[v].input for v in cfg.variants}}
     tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, momentum=cfg.momentum,
@@ -205,8 +206,12 @@ def run_seed(cfg: Figure1Config, *, seed: int, device: str, progress: bool) -> d
         ds = inputs[PIPELINES[variant].input]
         mcfg, lrs = pipeline_config(cfg, ds, variant, act), cfg.lrs(variant, act)
         if device.startswith("cuda"):
-            hists = train_batched([mcfg] * len(lrs), list(lrs), [seed] * len(lrs), ds, tcfg,
-                                  device=device, stop_below=stop)
+            nets = []
+            for _ in lrs:
+                torch.manual_seed(seed)  # the same initial weights for every rate
+                nets.append(models.ConvNet(mcfg).to(device, ds.x_train.dtype))
+            hists, _ = train_stacked(Stacked.of(nets), members(tcfg, list(lrs), [seed] * len(lrs)),
+                                     ds, tcfg, device=device, stop_below=stop)
         else:
             hists = []
             for lr in lrs:

@@ -26,7 +26,9 @@ from ..measure import jacobians
 from ..nets.models import RNN_INITS
 from ..training import sequences
 from ..measure.bench import num_threads
-from ..training.stacked_rnn import Member, Trace, train_stacked
+from ..nets.models import ElmanRNN, RNNConfig
+from ..training.loop import TrainConfig
+from ..training.stacked import Member, Stacked, train_stacked
 from . import Experiment, register
 
 NORM_FLOOR, NORM_CEIL = 1e-300, 1e300  # an under- or overflowed norm is stored at these bounds
@@ -75,6 +77,33 @@ class ThroughTimeConfig:
     # time one small matmul after another; a second thread only adds synchronisation, and on a
     # loaded 2-core machine it made a seed several times slower.
     threads: int | None = 1
+
+
+@dataclass
+class Trace:
+    """What one net of a stack measured: per-step loss and gradient norm before clipping (index =
+    step), the step at which either became NaN/inf (the net is then frozen), the final test MSE."""
+
+    loss: list[float]
+    grad_norm: list[float]
+    nonfinite_at: int | None
+    test_mse: float
+
+
+def train_nets(act: str, arms: list[tuple[str, float, float | None]], data, cfg: DivergenceConfig,
+               seed: int, device: str) -> tuple[list[Trace], dict[str, list[float]]]:
+    """One stack of Elman RNNs with activation `act`, one per (init, lr, clip) of `arms`, each
+    initialised and shuffled with `seed`; plain SGD on the MSE, every step's loss and gradient
+    norm recorded. Returns a Trace per net and the stack's clocks after every step."""
+    nets = []
+    for init, _, _ in arms:
+        torch.manual_seed(seed)
+        nets.append(ElmanRNN(RNNConfig(data.x_train.shape[2], 1, cfg.hidden, act, init)).to(device))
+    tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, momentum=0.0, log_every=1)
+    runs, clock = train_stacked(Stacked.of(nets), [Member(lr, seed, "sgd", clip) for _, lr, clip in arms],
+                                data, tcfg, device=device)
+    return [Trace(r.loss, r.grad_norm, r.diverged_at_step,
+                  math.nan if r.diverged else r.epoch_test_error[-1]) for r in runs], clock
 
 
 def divergence(trace: Trace, blowup: float) -> dict[str, Any]:
@@ -135,21 +164,20 @@ def run_divergence(cfg: DivergenceConfig, seed: int, device: str) -> dict[str, A
     rows, speed, thresholds = [], [], {}
     for clipped in (False, True):
         for act in cfg.activations:
-            members = [Member(act, init, lr, thresholds[(act, init)] if clipped else None, seed)
-                       for init in cfg.inits for lr in cfg.lrs]
-            traces, clock = train_stacked(members, data, hidden=cfg.hidden, epochs=cfg.epochs,
-                                          batch_size=cfg.batch_size, device=device)
+            arms = [(init, lr, thresholds[(act, init)] if clipped else None)
+                    for init in cfg.inits for lr in cfg.lrs]
+            traces, clock = train_nets(act, arms, data, cfg, seed, device)
             verdicts = [divergence(t, cfg.blowup) for t in traces]
             speed.append({"activation": act, "clipped": clipped,
                           **{k: steps_per_second(c) for k, c in clock.items()}})
             if not clipped:
                 for init in cfg.inits:
-                    mine = [k for k, m in enumerate(members) if m.init == init]
+                    mine = [k for k, (i, _, _) in enumerate(arms) if i == init]
                     thresholds[(act, init)] = clip_threshold([traces[k] for k in mine],
                                                              [verdicts[k] for k in mine])
-            for m, t, v in zip(members, traces, verdicts):
-                rows.append({"activation": act, "init": m.init, "lr": m.lr, "clipped": clipped,
-                             "clip": m.clip, **v, "test_mse": t.test_mse,
+            for (init, lr, clip), t, v in zip(arms, traces, verdicts):
+                rows.append({"activation": act, "init": init, "lr": lr, "clipped": clipped,
+                             "clip": clip, **v, "test_mse": t.test_mse,
                              "loss": t.loss[::cfg.log_every],
                              "mean_grad_norm": float(np.mean(t.grad_norm)) if t.grad_norm else None})
     return {"rows": rows, "speed": speed,
@@ -265,7 +293,7 @@ PAPER = ThroughTimeConfig(
 register(Experiment(
     name="through_time",
     chapter="through_time",
-    version=1,
+    version=2,  # 2: trained by the shared torch.func trainer (torch.optim rounds differently)
     description="dh_T/dh_t map over weight scale (5 cell kinds); tanh vs ReLU divergence vs lr",
     configs={"smoke": SMOKE, "book": ThroughTimeConfig(), "paper": PAPER},
     seeds={"smoke": 2, "book": 5, "paper": 10},

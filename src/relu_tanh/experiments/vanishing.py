@@ -5,7 +5,7 @@ Two experiments on MNIST-1D, over activation x initialisation x depth, for MLPs 
 ``vanishing_train`` trains them at every learning rate of a small grid (each setting keeps its
 best) and records curves and per-layer gradients along the way. The (initialisation x learning
 rate) grid of one architecture, activation and depth trains as one stacked model
-(`stacked.train_stacked`); CNNs are trained only for the activations and depths the verdicts
+(`training.stacked.train_stacked`); CNNs are trained only for the activations and depths the verdicts
 read (`cnn_activations`, `cnn_depths`), since on a CPU they cost several times an MLP.
 
 Run: ``python -m relu_tanh run vanishing_train --scale paper --device cuda``
@@ -25,7 +25,7 @@ from tqdm import tqdm
 from .. import data
 from ..measure import diagnostics
 from ..nets import models
-from ..training.stacked import train_stacked
+from ..training.stacked import Stacked, members, train_stacked
 from ..training.loop import TrainConfig
 from . import Experiment, register
 
@@ -116,9 +116,10 @@ def run_train(cfg: TrainSweepConfig, *, seed: int, device: str, progress: bool) 
         nets = []
         for init, _ in cells:
             torch.manual_seed(seed)
-            nets.append(models.build(model_config(cfg, arch, act, init, depth, ds)))
-        hists = train_stacked(nets, ds, cfg.train, [lr for _, lr in cells], [seed] * len(cells),
-                              device=device)
+            nets.append(models.build(model_config(cfg, arch, act, init, depth, ds)).to(device))
+        hists, _ = train_stacked(Stacked.of(nets), members(cfg.train, [lr for _, lr in cells],
+                                                           [seed] * len(cells)),
+                                 ds, cfg.train, device=device)
         for (init, lr), hist in zip(cells, hists):
             rows.append({"arch": arch, "activation": act, "init": init, "depth": depth, "lr": lr,
                          "steps": hist.steps, "loss": hist.loss,

@@ -236,6 +236,6 @@ class ElmanRNN(nn.Module):
         """x: (batch, time, input_size) -> (batch, output_size)."""
         u = self.inp(x)  # (batch, time, hidden), all time steps at once
         h = torch.zeros_like(u[:, 0])
-        for t in range(u.shape[1]):
-            h = self.act(u[:, t] + self.rec(h))
+        for u_t in u.unbind(1):  # unbind, not u[:, t]: each index would backpropagate a full zero tensor
+            h = self.act(u_t + self.rec(h))
         return self.head(h)
