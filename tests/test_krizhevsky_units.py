@@ -194,4 +194,21 @@ def test_work_trains_the_whole_protocol_and_writes_the_record(tmp_path, capsys):
         assert sorted(record["seeds"]) == ["0", "1"]
         assert {r["activation"] for r in record["seeds"]["0"]["rows"]} == {"relu", "tanh"}
     assert "nothing left to train" in capsys.readouterr().out
+    assert not list(units.runs_dir(tmp_path).glob("*.pt"))  # no span will resume: none kept
     assert units.work(SMOKE, 2, tmp_path, poll_s=0) == 0  # the next call computes nothing
+
+
+def test_the_ratio_is_the_second_activation_over_the_first():
+    with pytest.raises(ValueError, match="one or two names"):
+        krizhevsky.Figure1Config(activations=("relu", "relu"))
+    rows = lambda seed: [{"variant": "modern", "activation": a, "lr": 0.1, "diverged": False,
+                          "train_error": [0.5, 0.2] if a == "relu" else [0.6, 0.4, 0.2],
+                          "test_error": [], "seconds": []} for a in ("relu", "tanh")]
+    seeds = {s: {"rows": rows(s), "data": "d (x)"} for s in range(3)}
+    cfg = dict(variants=("modern",), lr_base=(0.1, 0.1), lr_factors=(1.0,), epochs=3,
+               thresholds=(0.25,), threshold=0.25)
+    forward = krizhevsky.summarize(krizhevsky.Figure1Config(**cfg), seeds)
+    backward = krizhevsky.summarize(krizhevsky.Figure1Config(activations=("tanh", "relu"), **cfg), seeds)
+    key = ("modern", 0.25)
+    assert forward["ratios"][key]["median_low"] == pytest.approx(1 / backward["ratios"][key]["median_low"])
+    assert forward["ratios"][key]["median_low"] > 1  # tanh took longer

@@ -445,6 +445,7 @@ def work(config: Figure1Config, n_eval: int, root: Path, *, device: str = "cpu",
     while True:
         plan = load_plan(config, n_eval, root)
         assemble(config, plan, root)
+        prune(config, plan, root)
         todo, per_epoch = plan.next_spans(config), epoch_seconds(plan)
         fits = [s for s in todo if clock() - start + (s.end - s.start) * per_epoch <= budget_s]
         if not fits:
@@ -462,6 +463,24 @@ def work(config: Figure1Config, n_eval: int, root: Path, *, device: str = "cpu",
               f"epochs {span.start}-{epochs_done(rec)} in {rec['spans'][-1]['wall_s']:.0f} s"
               f"{' (finished)' if rec['finished'] else ''}; known spans left: {left} epochs, "
               f"~{left * epoch_seconds(plan) / 3600:.1f} h", flush=True)
+
+
+def prune(config: Figure1Config, plan: Plan, root: Path) -> list[str]:
+    """Delete the checkpoints no span will resume: of race runs whose arm has its winner and
+    that no check continues (0.7 MB each, kept in git otherwise). Returns their names."""
+    pending = {s.target.run for s in plan.spans(config)}
+    decided = {(a.variant, a.activation) for a in plan.arms if a.winner is not None}
+    gone = []
+    for t in plan.targets:
+        rec = plan.stored.get(t.run.key)
+        if (rec and rec["checkpoint"] and t.run not in pending
+                and (t.run.variant, t.run.activation) in decided):
+            with claimed(root, t.run) as mine:
+                if mine:
+                    (runs_dir(root) / rec["checkpoint"]).unlink(missing_ok=True)
+                    results.write_atomic(runs_dir(root) / f"{t.run.key}.json", {**rec, "checkpoint": None})
+                    gone.append(rec["checkpoint"])
+    return gone
 
 
 def _train_claimed(config: Figure1Config, span: Span, root: Path, device: str,
