@@ -5,14 +5,15 @@
 #   scripts/cifar_units.sh status   # the plan (done, left, hours), the workers, what to commit
 #   scripts/cifar_units.sh stop     # end the workers this script started (a span in flight is lost)
 #
-# PROCS and THREADS: what scripts/bench_cifar_step.py's last line recommends (default 1 x 2);
+# PROCS and THREADS: what scripts/bench_cifar_step.py recommends (default 2 x 1: 1.1-1.3x the
+# images/s of 1 x 2 here); keep them across sittings, so every span of a run has the same threads;
 # BUDGET: seconds per worker (default 6 h). Each finished span is already stored atomically in
 # results/krizhevsky/; commit them at any time; a new `start` computes only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-/work/main/.venv/bin/python}
 [ -x "$PY" ] || PY=.venv/bin/python
-PROCS=${PROCS:-1} THREADS=${THREADS:-2} BUDGET=${BUDGET:-21600}
+PROCS=${PROCS:-2} THREADS=${THREADS:-1} BUDGET=${BUDGET:-21600}
 LOGS=${LOGS:-logs/cifar}
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$LOGS"

@@ -279,6 +279,10 @@ def train_span(config: Figure1Config, span: Span, root: Path, *, device: str = "
     if epochs_done(old) != span.start:
         raise RuntimeError(f"{run.key}: stored {epochs_done(old)} epochs, the span starts at {span.start}")
     resume = None if old is None else torch.load(folder / old["checkpoint"], weights_only=True)
+    if old and old["spans"][-1]["torch_threads"] != torch.get_num_threads():
+        results.notice(f"{run.key}: resumed with {torch.get_num_threads()} threads after "
+                       f"{old['spans'][-1]['torch_threads']}: the same numbers up to float rounding, "
+                       f"not bitwise")
     ds = dataset(config, PIPELINES[run.variant].input)
     torch.manual_seed(run.seed)  # the same initial weights for both activations of a seed
     model = models.ConvNet(pipeline_config(config, ds, run.variant, run.activation))
