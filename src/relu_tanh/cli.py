@@ -68,10 +68,16 @@ def parser() -> argparse.ArgumentParser:
     wrm.set_defaults(func=cmd_warm)
     pap = sub.add_parser("paper", help="every experiment at paper scale within a time budget, "
                                        "priority order, saving each finished seed")
-    pap.add_argument("--budget", type=float, required=True, help="seconds")
+    pap.add_argument("--budget", type=float, default=None, help="seconds (required unless --plan)")
+    pap.add_argument("--plan", action="store_true",
+                     help="print the units, what is done and the estimate; run nothing")
+    pap.add_argument("--threads", type=int, default=None,
+                     help="torch threads per process (default: torch's)")
+    pap.add_argument("--processes", type=int, default=1,
+                     help="with --plan: processes the estimate assumes (default: 1)")
     pap.add_argument("--out", type=Path, default=None,
                      help="where records go (default: $RELU_TANH_RESULTS or results/)")
-    pap.add_argument("--device", default="cuda", help="default: cuda")
+    pap.add_argument("--device", default=None, help="default: cuda (Figure 1's spans: cpu works)")
     pap.add_argument("--scale", choices=SCALES, default="paper",
                      help="default: paper; smoke rehearses the whole run on a CPU in seconds")
     pap.add_argument("--only", nargs="+", default=(), metavar="EXPERIMENT",
@@ -131,11 +137,17 @@ def cmd_warm(args: argparse.Namespace) -> int:
 
 def cmd_paper(args: argparse.Namespace) -> int:
     root = args.out or results.results_dir()
+    if args.plan:
+        print(paper.describe(args.scale, tuple(args.only), root, args.processes))
+        return 0
+    if args.budget is None:
+        return error(ValueError("paper needs --budget SECONDS (or --plan to only print the plan)"))
+    args.device = results.check_device(args.device or "cuda")
     print(f"paper run: {args.scale} scale on {results.device_name(args.device)}, budget "
           f"{args.budget:.0f} s, records in {root}", flush=True)
     try:
         summary = paper.run_paper(args.budget, root=root, device=args.device, scale=args.scale,
-                                  only=tuple(args.only))
+                                  only=tuple(args.only), threads=args.threads)
     except KeyboardInterrupt:
         print("\ninterrupted: finished seeds are saved; run the same command again to resume",
               file=sys.stderr)

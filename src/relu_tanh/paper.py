@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import experiments
+from .experiments import krizhevsky_units
 from .store import results
 
 PRIORITY = ("cost_micro", "krizhevsky")  # the headline comparisons first; then the book's order
+SPANNED = {"krizhevsky": krizhevsky_units}  # experiments whose raced configs run in spans
 
 
 @dataclass
@@ -41,8 +43,32 @@ def order(only: tuple[str, ...] = ()) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+def spanned(name: str, scale: str):
+    """The span protocol module of `name` at `scale`, or None if it runs seed by seed."""
+    units = SPANNED.get(name)
+    return units if units is not None and units.raced(experiments.config_for(name, scale)) else None
+
+
+def describe(scale: str = "paper", only: tuple[str, ...] = (), root: Path | None = None,
+             processes: int = 1) -> str:
+    """What a paper run would do: per experiment its units (seeds or spans), what is done and
+    the estimate."""
+    root = root or results.results_dir()
+    out = []
+    for name in order(only):
+        units = spanned(name, scale)
+        if units is not None:
+            config, n = experiments.config_for(name, scale), experiments.get(name).seeds[scale]
+            out.append(f"== {name}\n" + units.describe(config, units.load_plan(config, n, root), n,
+                                                        processes))
+            continue
+        job = experiments.plan(name, scale, device="cpu", root=root)
+        out.append(f"== {name}: seeds done {job.n_seeds - len(job.missing)}/{job.n_seeds}")
+    return "\n\n".join(out)
+
+
 def run_paper(budget_s: float, *, root: Path | None = None, device: str = "cuda",
-              scale: str = "paper", only: tuple[str, ...] = (),
+              scale: str = "paper", only: tuple[str, ...] = (), threads: int | None = None,
               clock=time.monotonic) -> list[Progress]:
     """Run `scale`'s configs within `budget_s` seconds; print a line per unit; return a summary."""
     if budget_s <= 0:
@@ -53,9 +79,26 @@ def run_paper(budget_s: float, *, root: Path | None = None, device: str = "cuda"
         experiments.plan(name, scale, device=device, root=root)
     start, summary, spent = clock(), [], []
     for name in names:
+        if spanned(name, scale) is not None:
+            summary.append(_run_spans(name, scale, device, root, start + budget_s - clock(),
+                                      threads, clock))
+            continue
         summary.append(_run_experiment(name, scale, device, root, start + budget_s, start, clock,
                                        spent))
     return summary
+
+
+def _run_spans(name: str, scale: str, device: str, root: Path, budget_s: float,
+               threads: int | None, clock) -> Progress:
+    units, config = SPANNED[name], experiments.config_for(name, scale)
+    n, t0 = experiments.get(name).seeds[scale], clock()
+    try:
+        units.work(config, n, root, device=device, budget_s=budget_s, threads=threads, clock=clock)
+    except Exception as err:  # as `_run_experiment`: the others still get their turn
+        return Progress(name, 0, n, clock() - t0, f"failed: {type(err).__name__}: {err}")
+    plan = units.load_plan(config, n, root)
+    done = units.assemble(config, plan, root, scale)
+    return Progress(name, done, n, clock() - t0, "partial (budget)" if plan.spans(config) else "done")
 
 
 def _run_experiment(name: str, scale: str, device: str, root: Path, deadline: float,
