@@ -11,8 +11,7 @@
 # results/krizhevsky/; commit them at any time; a new `start` computes only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-/work/main/.venv/bin/python}
-[ -x "$PY" ] || PY=.venv/bin/python
+PY=${PYTHON:-.venv/bin/python}  # `make test` or `make book` creates it
 PROCS=${PROCS:-2} THREADS=${THREADS:-1} BUDGET=${BUDGET:-21600}
 LOGS=${LOGS:-logs/cifar}
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"

@@ -50,7 +50,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     run.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the scale's)")
     run.add_argument("--force", action="store_true",
-                     help="move a stored paper-scale record of another config or code aside "
+                     help="move a stored paper-scale record of another config or version aside "
                           "(it is kept beside the new one) instead of refusing")
     run.add_argument("--unit", default=None, metavar="K/N",
                      help="run only the K-th of N interleaved shares of the seeds (1 <= K <= N); "
