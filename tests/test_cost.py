@@ -295,6 +295,9 @@ def test_sizes_reach_beyond_the_last_level_cache():
     assert bench.sizes_beyond(cfg, 2**10) == cfg.sizes  # already beyond
     assert bench.sizes_beyond(cfg, None) == cfg.sizes
     assert bench.sizes_beyond(bench.BenchConfig(sizes=(4,)), 2**30) == (4,)  # not asked for
+    capped = bench.BenchConfig(sizes=(2**10,), llc_multiple=2.0, max_bytes=2**29)
+    assert bench.sizes_beyond(capped, 480 * 2**20) == (2**10, 2**27)  # 512 MiB in float32, not 2 GiB
+    assert bench.sizes_beyond(capped, 32 * 2**20) == (2**10, 2**25)  # the bound does not bind
     with pytest.raises(ValueError, match="llc_multiple"):
         bench.BenchConfig(llc_multiple=0.5)
 

@@ -297,6 +297,10 @@ class BenchConfig:
     # at run time `sizes_beyond` adds a power of two from the cache size the machine reports.
     # None: the sizes as given.
     llc_multiple: float | None = None
+    # ...but at most this many bytes in the widest dtype (None: no bound). A virtual machine may
+    # report a cache no timing can afford to exceed: one here reports a 480 MiB L3, which asked
+    # for 2 GiB float32 tensors and a sweep longer than the rest of the book together.
+    max_bytes: int | None = None
 
     def __post_init__(self) -> None:
         for name in self.activations:
@@ -317,11 +321,16 @@ class BenchConfig:
 
 def sizes_beyond(cfg: BenchConfig, llc_bytes: int | None) -> tuple[int, ...]:
     """`cfg.sizes`, plus the smallest power of two of elements whose bytes are at least
-    `cfg.llc_multiple` times `llc_bytes` in the narrowest dtype, if the sizes stop short of it."""
+    `cfg.llc_multiple` times `llc_bytes` in the narrowest dtype, if the sizes stop short of it;
+    that size is bounded by `cfg.max_bytes` in the widest dtype (the verdict then says whether
+    the largest tensors were beyond the reported cache)."""
     if cfg.llc_multiple is None or not llc_bytes:
         return cfg.sizes
     itemsize = min(_dtype(d).itemsize for d in cfg.dtypes)
     need = 2 ** math.ceil(math.log2(cfg.llc_multiple * llc_bytes / itemsize))
+    if cfg.max_bytes is not None:
+        widest = max(_dtype(d).itemsize for d in cfg.dtypes)
+        need = min(need, 2 ** int(math.log2(cfg.max_bytes / widest)))
     return cfg.sizes if max(cfg.sizes) >= need else (*cfg.sizes, need)
 
 
@@ -343,7 +352,7 @@ def bench_config(scale: str) -> BenchConfig:
         return BenchConfig(sizes=(2**10, 2**14), repeats=3, warmup=1, threads=1)
     if scale == "book":
         # 7 repeats: the 2**24-element rows take two thirds of the sweep's time
-        return BenchConfig(repeats=7, warmup=1, threads=1, llc_multiple=2.0)
+        return BenchConfig(repeats=7, warmup=1, threads=1, llc_multiple=2.0, max_bytes=2**29)
     if scale == "paper":
         return BenchConfig(
             sizes=tuple(2**k for k in range(12, 29, 2)),
