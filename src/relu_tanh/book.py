@@ -11,6 +11,7 @@ from typing import Any
 from IPython.display import Markdown
 
 from . import claims, experiments
+from .experiments import krizhevsky_units
 from .store import results
 from .claims import fmt
 from .claims.core import markdown_row
@@ -47,6 +48,11 @@ def verdict(claim_id: str, scale: str) -> Markdown:
 def stored_note(name: str, scale: str = "paper") -> Markdown:
     """Provenance of the stored `scale` run of `name`, or how to make one."""
     res = experiments.load_stored(name, scale)
+    if res is None and krizhevsky_units.raced(experiments.config_for(name, scale)):
+        return Markdown(f"No {scale}-scale evaluation of `{name}` is complete in `results/` yet: "
+                        "it runs on a CPU in background units (`scripts/cifar_units.sh start`; "
+                        "on a GPU, `python -m relu_tanh paper --only krizhevsky --device cuda`), "
+                        "and this page shows it beside the live run once its seeds are in.")
     if res is None:
         return Markdown(f"No {scale}-scale run of `{name}` is stored in `results/` yet. "
                         f"Make one on a GPU with `python -m relu_tanh run {name} --scale {scale} "
@@ -103,4 +109,26 @@ def stored_runs() -> Markdown:
         return Markdown("No run is stored in `results/` yet: every number in this copy of the book "
                         f"was measured while it was built, on {results.device_name('cpu')}.")
     return table(["experiment", "scale", "seeds", "hardware", "torch", "commit", "date"], rows)
+
+
+def figure1_progress() -> Markdown:
+    """The CPU units of Figure 1 at paper scale (`experiments.krizhevsky_units`) as they stand
+    in `results/`: per arm its learning-rate race, the rate it chose and the evaluation runs
+    finished, with the CPU-hours spent."""
+    config = experiments.config_for("krizhevsky", "paper")
+    n_eval = experiments.get("krizhevsky").seeds["paper"]
+    plan = krizhevsky_units.load_plan(config, n_eval, results.results_dir())
+    p = krizhevsky_units.progress(config, plan, n_eval)
+    rows = [[a["variant"], a["activation"],
+             ", ".join(f"{lr:.3g}: {fmt(e, 3)}" for lr, e in sorted(a["race"].items())) or "not started",
+             "still racing" if a["racing"] else "at an edge" if a["winner"] is None
+             else f"{a['winner']:.3g}", f"{a['eval_done']} of {a['eval_total']}"]
+            for a in p["arms"]]
+    head = (f"Paper scale in progress: {fmt(p['spans'])} spans of training stored, "
+            f"{fmt(p['cpu_hours'], 1)} CPU-hours. Each arm's learning rate is raced for "
+            f"{fmt(config.race_epochs)} epochs on tuning seed {config.tuning_seeds[0]} (running "
+            "training error after the race, lowest wins, an edge winner extends the grid); the "
+            "evaluation seeds then train at the chosen rate.\n\n")
+    return Markdown(head + table(["pipeline", "activation", "race (rate: running error)", "chosen rate",
+                                  "evaluation runs done"], rows).data)
 

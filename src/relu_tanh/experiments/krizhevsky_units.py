@@ -433,6 +433,23 @@ def describe(config: Figure1Config, plan: Plan, n_eval: int, processes: int = 1)
     return "\n".join(lines)
 
 
+def progress(config: Figure1Config, plan: Plan, n_eval: int) -> dict[str, Any]:
+    """Where the stored runs stand, for the chapter: per arm its race (rate -> running error),
+    its rate once the race is decided, and how many of its evaluation runs finished; and the
+    CPU-hours spent (each span's wall seconds times its threads)."""
+    rows = []
+    for a in plan.arms:
+        evals = [t for t in plan.targets if t.stage == "eval"
+                 and (t.run.variant, t.run.activation) == (a.variant, a.activation)]
+        done = sum(1 for t in evals if (plan.stored.get(t.run.key) or {}).get("finished"))
+        rows.append({"variant": a.variant, "activation": a.activation, "race": dict(a.errors),
+                     "winner": a.winner if a.settled else None, "racing": a.winner is None,
+                     "eval_done": done, "eval_total": n_eval})
+    spans = [s for r in plan.stored.values() for s in r["spans"]]
+    return {"arms": rows, "spans": len(spans),
+            "cpu_hours": sum(s["wall_s"] * s.get("torch_threads", 1) for s in spans) / 3600}
+
+
 def work(config: Figure1Config, n_eval: int, root: Path, *, device: str = "cpu",
          budget_s: float = math.inf, threads: int | None = None, progress: bool = False,
          poll_s: float = 30.0, clock=time.monotonic) -> int:
