@@ -69,6 +69,14 @@ def test_a_stored_run_re_executes_only_the_pages_that_show_it(build):
     assert set(book_cache.refresh(build, "smoke")) == {"gates"} | ledger_pages()
 
 
+def test_a_new_figure1_span_re_executes_its_page(build):
+    """The Figure 1 page shows the CPU units' progress, read from results/krizhevsky/paper-runs/."""
+    span = results.results_dir() / "krizhevsky" / "paper-runs" / "2012-relu-lr0.001-seed1000.json"
+    span.parent.mkdir(parents=True)
+    span.write_text("{}")
+    assert set(book_cache.refresh(build, "smoke")) == {"krizhevsky"} | ledger_pages()
+
+
 def test_a_comment_re_executes_only_the_pages_whose_key_covers_the_module(build, tmp_path, monkeypatch):
     """With the package read from a copy: a comment in a module no page's key covers (one only
     experiments run) re-executes nothing; one in a module some pages show their results with

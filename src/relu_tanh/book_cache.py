@@ -31,7 +31,7 @@ from pathlib import Path
 
 from . import claims, experiments
 from .store import results, sources
-from .store.scales import SCALES, resolve
+from .store.scales import resolve
 
 BOOK_DIR = results.REPO_DIR / "book"
 KEYS_FILE = ".page-keys.json"
@@ -89,9 +89,9 @@ def page_key(name: str, path: Path, scale: str) -> str:
     for exp in shown(name, code)[0]:
         head = experiments.record_header(exp, scale, experiments.config_for(exp, scale))
         h.update(json.dumps(head, sort_keys=True).encode())
-        for stored in (results.record_path(results.results_dir(), exp, s) for s in SCALES):
-            if stored.is_file():
-                h.update(stored.name.encode() + stored.read_bytes())
+        folder = results.results_dir() / exp  # its records, and Figure 1's spans in paper-runs/
+        for stored in sorted(folder.rglob("*.json")) if folder.is_dir() else []:
+            h.update(stored.relative_to(folder).as_posix().encode() + stored.read_bytes())
     h.update(sources.files_digest(page_sources(name, code)).encode())
     return h.hexdigest()[:16]
 
