@@ -227,3 +227,40 @@ def test_progress_counts_races_finished_evaluations_and_cpu_hours():
     assert all(a["winner"] == PLAN.lrs(*k)[1] and not a["racing"] for k, a in arms.items())
     nothing = units.progress(PLAN, units.derive(PLAN, 5, {}), 5)
     assert all(a["racing"] and a["winner"] is None for a in nothing["arms"]) and nothing["spans"] == 0
+
+
+def test_the_ladder_trains_each_evaluation_seed_on_fewer_images_at_the_races_rate():
+    config = dataclasses.replace(PLAN, ladder=((256, 60), (512, 30)))
+    plan = units.derive(config, 5, settled_races(config))
+    ladder = [t for t in plan.targets if t.stage == "ladder"]
+    assert len(ladder) == 2 * 4 * 5  # sizes x arms x seeds
+    for t in ladder:
+        assert t.run.lr == config.lrs(t.run.variant, t.run.activation)[1]  # the race's winner
+        assert t.until == dict(config.ladder)[t.run.images] and t.run.seed in range(5)
+    keys = [t.run.key for t in plan.targets]
+    assert len(keys) == len(set(keys))  # a ladder run never shares a file with a full run
+    quarter = next(t.run for t in ladder if t.run.images == 256)
+    assert units.identity(config, quarter)["n_train"] == 256
+    assert units.identity(config, quarter)["epochs"] == 60
+    # a quarter of the images: spans four times as many epochs, so each costs a full span
+    spans = [(s.start, s.end) for s in plan.spans(config) if s.target.run == quarter]
+    assert spans == [(0, 60)] and units.work_left(config, plan.spans(config)[-1:]) <= config.span_epochs
+
+
+def test_finished_ladder_runs_join_their_seed_in_the_record(tmp_path):
+    config = dataclasses.replace(SMOKE, ladder=((128, 2),))
+    units.work(config, 2, tmp_path, poll_s=0)
+    plan = units.load_plan(config, 2, tmp_path)
+    assert not plan.spans(config)
+    record = units.results.load_record(units.results.record_path(tmp_path, "krizhevsky", "paper"))
+    assert all(a.settled for a in plan.arms)  # both races end interior on these images
+    rows = record["seeds"]["0"]["ladder"]
+    assert {(r["activation"], r["images"]) for r in rows} == {("relu", 128), ("tanh", 128)}
+    assert all(len(r["train_error"]) <= 2 for r in rows)
+    summary = krizhevsky.summarize(config, {int(k): v for k, v in record["seeds"].items()})
+    assert sorted(summary["ladder"]) == [("modern", 128), ("modern", 256)]
+    assert summary["ladder"][("modern", 128)]["cap"] == 2
+    assert summary["ladder"][("modern", 256)]["cap"] == config.epochs
+    for act, a in zip(("relu", "tanh"), plan.arms):  # the race's rate, interior by the race
+        got = summary["arms"][("modern", act, config.threshold)]
+        assert got["lr"] == a.winner and got["interior"] and got["total"] == 2

@@ -113,8 +113,8 @@ def stored_runs() -> Markdown:
 
 def figure1_progress() -> Markdown:
     """The CPU units of Figure 1 at paper scale (`experiments.krizhevsky_units`) as they stand
-    in `results/`: per arm its learning-rate race, the rate it chose and the evaluation runs
-    finished, with the CPU-hours spent."""
+    in `results/`: per arm its learning-rate race, the rate it chose and the evaluation and
+    ladder runs finished, with the CPU-hours spent."""
     config = experiments.config_for("krizhevsky", "paper")
     n_eval = experiments.get("krizhevsky").seeds["paper"]
     plan = krizhevsky_units.load_plan(config, n_eval, results.results_dir())
@@ -122,13 +122,11 @@ def figure1_progress() -> Markdown:
     rows = [[a["variant"], a["activation"],
              ", ".join(f"{lr:.3g}: {fmt(e, 3)}" for lr, e in sorted(a["race"].items())) or "not started",
              "still racing" if a["racing"] else "at an edge" if a["winner"] is None
-             else f"{a['winner']:.3g}", f"{a['eval_done']} of {a['eval_total']}"]
+             else f"{a['winner']:.3g}", f"{a['eval_done']} of {a['eval_total']}",
+             f"{a['ladder_done']} of {a['ladder_total']}"]
             for a in p["arms"]]
-    head = (f"Paper scale in progress: {fmt(p['spans'])} spans of training stored, "
-            f"{fmt(p['cpu_hours'], 1)} CPU-hours. Each arm's learning rate is raced for "
-            f"{fmt(config.race_epochs)} epochs on tuning seed {config.tuning_seeds[0]} (running "
-            "training error after the race, lowest wins, an edge winner extends the grid); the "
-            "evaluation seeds then train at the chosen rate.\n\n")
+    head = (f"{fmt(p['spans'])} spans of training stored so far, {fmt(p['cpu_hours'], 1)} "
+            "CPU-hours.\n\n")
     return Markdown(head + table(["pipeline", "activation", "race (rate: running error)", "chosen rate",
-                                  "evaluation runs done"], rows).data)
+                                  "evaluation runs done", "ladder runs done"], rows).data)
 

@@ -117,3 +117,14 @@ def pipeline_rows(s: dict[str, Any], threshold: float | None = None) -> list[lis
 
 PIPELINE_HEADER = ["pipeline", "ReLU lr", "ReLU reached", "tanh lr", "tanh reached",
                    "tanh / ReLU epochs (median)", "interval", "six-times rule"]
+
+
+def ladder_text(s: dict[str, Any]) -> str:
+    """The scale ladder in words: per pipeline, the median ratio at each size that has pairs."""
+    parts = []
+    for v in s["variants"]:
+        points = sorted((n, p) for (variant, n), p in s["ladder"].items() if variant == v)
+        if points:
+            parts.append(f"in the {v} pipeline tanh over ReLU is " + ", ".join(
+                f"{describe(p['ratio'])} at {n:,} images ({len(p['relu'])} pairs)" for n, p in points))
+    return "; ".join(parts) or "the ladder has no finished pair of runs yet"

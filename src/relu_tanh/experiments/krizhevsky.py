@@ -88,6 +88,9 @@ class Figure1Config:
     tuning_seeds: tuple[int, ...] = (1000,)
     check_arm: tuple[str, ...] = ("modern", "relu")
     span_epochs: int = 15
+    # The scale ladder (raced configs only): (training images, epoch cap) per smaller size; every
+    # settled arm trains its evaluation seeds there too, at the rate its full-size race chose
+    ladder: tuple[tuple[int, int], ...] | None = None
 
     def __post_init__(self) -> None:
         if unknown := [v for v in self.variants if v not in PIPELINES]:
@@ -104,6 +107,11 @@ class Figure1Config:
             raise ValueError(f"check_arm is (variant, activation) with a variant in "
                              f"{self.variants} and an activation in {self.activations}, "
                              f"got {self.check_arm}")
+        if self.ladder and not (self.race_epochs and all(
+                0 < n < (self.n_train or math.inf) and cap > 0 for n, cap in self.ladder)):
+            raise ValueError(f"a ladder is (training images, epoch cap) pairs, each with fewer "
+                             f"images than n_train ({self.n_train}) and a positive cap, in a "
+                             f"raced config (race_epochs > 0); got {self.ladder}")
         if len(self.lr_base) != len(self.variants) * len(self.activations):
             raise ValueError(f"lr_base needs one rate per (variant, activation), "
                              f"{len(self.variants) * len(self.activations)}, got {self.lr_base}")
@@ -284,11 +292,24 @@ def arm(epochs: dict[float, list[float]], diverged: dict[float, list[bool]]) -> 
     held_out = [choose_lr(epochs, [j for j in range(n) if j != i]) for i in range(n)]
     times = [math.inf if lr is None else epochs[lr][i] for i, lr in enumerate(held_out)]
     return {"lr": best, "interior": best is not None and lrs[0] < best < lrs[-1],
-            "grid": {lr: {"median": censored_median(e), "reached": sum(map(math.isfinite, e)),
-                          "diverged": sum(diverged[lr]), "epochs": e}
-                     for lr, e in epochs.items()},
+            "grid": {lr: cell(e, diverged[lr]) for lr, e in epochs.items()},
             "held_out_lrs": held_out, "epochs": times,
             "reached": sum(map(math.isfinite, times)), "total": n}
+
+
+def raced_arm(epochs: list[float], diverged: list[bool], race: dict[str, Any]) -> dict[str, Any]:
+    """`arm` for a raced config: every seed ran the rate the arm's race chose on its own tuning
+    seeds, so that rate is the tuned one (its interiority is the race's) and no seed chose it."""
+    lr = race["lr"]
+    return {"lr": lr, "interior": race["interior"], "grid": {lr: cell(epochs, diverged)},
+            "held_out_lrs": [lr] * len(epochs), "epochs": epochs,
+            "reached": sum(map(math.isfinite, epochs)), "total": len(epochs), "race": race}
+
+
+def cell(epochs: list[float], diverged: list[bool]) -> dict[str, Any]:
+    """One rate of an arm: median epochs (censored runs count as +inf), reached, diverged."""
+    return {"median": censored_median(epochs), "reached": sum(map(math.isfinite, epochs)),
+            "diverged": sum(diverged), "epochs": epochs}
 
 
 def summarize(cfg: Figure1Config, seeds: dict[int, dict[str, Any]]) -> dict[str, Any]:
@@ -300,21 +321,53 @@ def summarize(cfg: Figure1Config, seeds: dict[int, dict[str, Any]]) -> dict[str,
         for r in s["rows"]:
             runs.setdefault((r["variant"], r["activation"], r["lr"]), []).append(r)
     first = seeds[min(seeds)]
+    races = {(r["variant"], r["activation"]): r for r in first.get("races", [])}
     out: dict[str, Any] = {"runs": runs, "data": first["data"], "arms": {}, "ratios": {},
                            "threshold": cfg.threshold, "variants": cfg.variants,
                            "epochs_cap": cfg.epochs, "seeds": len(seeds),
-                           "setting": setting(cfg, first["data"])}
+                           "setting": setting(cfg, first["data"]), "raced": bool(races),
+                           "check": first.get("check"), "ladder": ladder(cfg, seeds)}
     for variant, threshold in itertools.product(cfg.variants, cfg.thresholds):
         arms = {}
         for act in cfg.activations:
             cells = {lr: rs for (v, a, lr), rs in sorted(runs.items()) if (v, a) == (variant, act)}
-            arms[act] = arm({lr: [epochs_to(r, threshold) for r in rs] for lr, rs in cells.items()},
-                            {lr: [r["diverged"] for r in rs] for lr, rs in cells.items()})
+            epochs = {lr: [epochs_to(r, threshold) for r in rs] for lr, rs in cells.items()}
+            diverged = {lr: [r["diverged"] for r in rs] for lr, rs in cells.items()}
+            if races:
+                (lr,) = cells  # a raced config's seeds ran one rate per arm: the race's
+                arms[act] = raced_arm(epochs[lr], diverged[lr], races[(variant, act)])
+            else:
+                arms[act] = arm(epochs, diverged)
             out["arms"][(variant, act, threshold)] = arms[act]
         if len(cfg.activations) == 2:
             base, other = cfg.activations
             out["ratios"][(variant, threshold)] = paired_ratio(
                 arms[other]["epochs"], arms[base]["epochs"], cfg.epochs, cfg.level)
+    return out
+
+
+def ladder(cfg: Figure1Config, seeds: dict[int, dict[str, Any]]) -> dict[tuple[str, int], Any]:
+    """The scale ladder of a raced config: per (pipeline, training images) the paired ratio of
+    epochs to the threshold (tanh over ReLU) over the seeds whose two runs at that size are in,
+    with each activation's epochs; the full size comes from the evaluation runs."""
+    if not cfg.race_epochs or len(cfg.activations) != 2:
+        return {}
+    base, other = cfg.activations
+    rows = [(k, r) for k, s in seeds.items() for r in (*s["rows"], *s.get("ladder", []))]
+    caps = dict(cfg.ladder or ())
+    out = {}
+    for variant, images in sorted({(r["variant"], r["images"]) for _, r in rows}):
+        pair: dict[int, dict[str, float]] = {}
+        for k, r in rows:
+            if (r["variant"], r["images"]) == (variant, images):
+                pair.setdefault(k, {})[r["activation"]] = epochs_to(r, cfg.threshold)
+        done = [p for _, p in sorted(pair.items()) if len(p) == 2]
+        if not done:
+            continue
+        cap = caps.get(images, cfg.epochs)
+        out[(variant, images)] = {
+            "cap": cap, base: [p[base] for p in done], other: [p[other] for p in done],
+            "ratio": paired_ratio([p[other] for p in done], [p[base] for p in done], cap, cfg.level)}
     return out
 
 
@@ -343,7 +396,8 @@ register(Experiment(
                                lr_base=(1e-3, 1e-2, 1e-2, 3e-2), lr_factors=(1 / 3, 1.0, 3.0),
                                epochs=45, thresholds=(0.5, 0.4, 0.3, 0.25), channels_last=True,
                                race_epochs=3, tuning_seeds=(1000,), check_arm=("modern", "relu"),
-                               span_epochs=15, max_extensions=4, lr_step=3.0),
+                               span_epochs=15, max_extensions=4, lr_step=3.0,
+                               ladder=((1000, 300), (4000, 150), (16000, 75))),
     },
     seeds={"smoke": 2, "book": 5, "paper": 5},
     run_seed=run_seed,

@@ -12,6 +12,8 @@ to `epochs` epochs, stopped once its running training error is below min(thresho
    run on the tuning seeds, so the race's choice can be compared with epochs to the threshold.
 3. Evaluation: every seed 0..n-1 trains each settled arm at its winner to the full run; a seed
    gives both activations the same initial weights and data order (paired).
+4. Ladder (`ladder`): the same evaluation seeds and rates on the first n training images, for
+   each smaller n of the config, each with its own epoch cap; the rates are not raced again.
 The plan is derived from the stored runs each time (`derive`): nothing about the outcome of a
 race is typed in. A run is trained in spans that end at `race_epochs` and at multiples of
 `span_epochs`; after each span the run's record (history, per-span provenance) and a
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import functools
 import json
 import math
 import os
@@ -48,23 +51,33 @@ NAME = "krizhevsky"
 DEFAULT_EPOCH_S = 40.0  # seconds per 50,000-image epoch at 2 threads before any run is measured
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Run:
     variant: str
     activation: str
     lr: float
     seed: int
+    images: int | None = None  # training images of a ladder run; None: the config's n_train
 
     @property
     def key(self) -> str:
-        return f"{self.variant}-{self.activation}-lr{self.lr:.3g}-seed{self.seed}"
+        size = "" if self.images is None else f"-n{self.images}"
+        return f"{self.variant}-{self.activation}-lr{self.lr:.3g}-seed{self.seed}{size}"
+
+    def config(self, config: Figure1Config) -> Figure1Config:
+        """The config this run trains with: a ladder run's images and epoch cap replace the
+        full run's."""
+        if self.images is None:
+            return config
+        cap = dict(config.ladder or ())[self.images]
+        return dataclasses.replace(config, n_train=self.images, epochs=cap, ladder=None)
 
 
 @dataclass(frozen=True)
 class Target:
     """A run wanted up to `until` epochs (the cap for a full run) by `stage`."""
 
-    stage: str  # race, check, eval
+    stage: str  # race, check, eval, ladder
     run: Run
     until: int
 
@@ -103,8 +116,8 @@ class Plan:
             done = epochs_done(rec)
             if rec is not None and rec["finished"]:
                 continue
-            for a, b in zip([done, *cuts(config, done, t.until)], cuts(config, done, t.until)):
-                out.append(Span(t, a, b))
+            ends = cuts(config, done, t.until, size(config, t.run))
+            out += [Span(t, a, b) for a, b in zip([done, *ends], ends)]
         return out
 
     def next_spans(self, config: Figure1Config) -> list[Span]:
@@ -118,9 +131,11 @@ class Plan:
 # --- the plan --------------------------------------------------------------------------------
 
 
-def cuts(config: Figure1Config, done: int, until: int) -> list[int]:
-    """Epoch counts after `done` at which a run up to `until` stops to store a checkpoint."""
-    ends = {config.race_epochs, until, *range(config.span_epochs, until, config.span_epochs)}
+def cuts(config: Figure1Config, done: int, until: int, share: float = 1.0) -> list[int]:
+    """Epoch counts after `done` at which a run up to `until` stops to store a checkpoint; a
+    run on `share` of the full training set spans as many images as a full run's span."""
+    step = max(1, round(config.span_epochs / share))
+    ends = {until, *range(step, until, step)} | ({config.race_epochs} if share == 1 else set())
     return sorted(e for e in ends if done < e <= until)
 
 
@@ -181,6 +196,8 @@ def derive(config: Figure1Config, n_eval: int, stored: dict[str, dict[str, Any]]
                     for lr in arm.grid[max(i - 1, 0):i + 2] for s in config.tuning_seeds]
     targets += [Target("eval", Run(arm.variant, arm.activation, arm.winner, s), config.epochs)
                 for s in range(n_eval) for arm in races if arm.settled]
+    targets += [Target("ladder", Run(arm.variant, arm.activation, arm.winner, s, n), cap)
+                for n, cap in config.ladder or () for s in range(n_eval) for arm in races if arm.settled]
     merged: dict[Run, Target] = {}  # a check continues its race run: one target per run
     for t in targets:
         prev = merged.get(t.run)
@@ -209,14 +226,18 @@ def runs_dir(root: Path) -> Path:
     return root / NAME / "paper-runs"
 
 
-def identity(config: Figure1Config, variant: str) -> dict[str, Any]:
+def identity(config: Figure1Config, run: Run) -> dict[str, Any]:
     """What a run's numbers depend on besides (pipeline, activation, rate, seed)."""
     keep = ("dataset", "n_train", "n_test", "downsample", "side", "channels", "epochs",
             "batch_size", "momentum", "channels_last")
-    c = dataclasses.asdict(config)
+    c = dataclasses.asdict(run.config(config))
     return results.strict_json({**{k: c[k] for k in keep}, "stop_below": min(config.thresholds),
-                                "pipeline": dataclasses.asdict(PIPELINES[variant]),
+                                "pipeline": dataclasses.asdict(PIPELINES[run.variant]),
                                 "version": VERSION})
+
+
+def stored_run(rec: dict[str, Any]) -> Run:
+    return Run(**rec["run"])
 
 
 def load_runs(config: Figure1Config, root: Path) -> dict[str, dict[str, Any]]:
@@ -227,7 +248,7 @@ def load_runs(config: Figure1Config, root: Path) -> dict[str, dict[str, Any]]:
         rec = read_run(path)
         if rec is None:
             continue
-        if rec["identity"] != identity(config, rec["run"]["variant"]):
+        if rec["identity"] != identity(config, stored_run(rec)):
             raise results.RecordError(
                 f"{path} was run with another setting ({rec['identity']}); move it aside to "
                 f"rerun it, or restore the config it was made with")
@@ -282,10 +303,11 @@ def train_span(config: Figure1Config, span: Span, root: Path, *, device: str = "
         results.notice(f"{run.key}: resumed with {torch.get_num_threads()} threads after "
                        f"{old['spans'][-1]['torch_threads']}: the same numbers up to float rounding, "
                        f"not bitwise")
-    ds = dataset(config, PIPELINES[run.variant].input)
+    rc = run.config(config)
+    ds = dataset(rc, PIPELINES[run.variant].input)
     torch.manual_seed(run.seed)  # the same initial weights for both activations of a seed
-    model = models.ConvNet(pipeline_config(config, ds, run.variant, run.activation))
-    tcfg = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=run.lr,
+    model = models.ConvNet(pipeline_config(rc, ds, run.variant, run.activation))
+    tcfg = TrainConfig(epochs=rc.epochs, batch_size=config.batch_size, lr=run.lr,
                        momentum=config.momentum, log_every=50, channels_last=config.channels_last)
     state: dict[str, Any] = {}
     start = time.perf_counter()
@@ -294,14 +316,14 @@ def train_span(config: Figure1Config, span: Span, root: Path, *, device: str = "
                  resume=resume, until_epoch=span.end, on_stop=state.update)
     wall = time.perf_counter() - start
     errs = hist.epoch_train_error
-    finished = hist.diverged or len(errs) >= config.epochs or errs[-1] < min(config.thresholds)
+    finished = hist.diverged or len(errs) >= rc.epochs or errs[-1] < min(config.thresholds)
     ckpt = None if finished else f"{run.key}.e{len(errs)}.pt"
     if ckpt:
         with results.atomic_file(folder / ckpt) as f:
             torch.save(state, f)
     prov = {**results.provenance(device, __name__), "cpu_model": cpu_model(), "wall_s": wall,
             "epochs": [span.start, len(errs)], "stage": span.target.stage}
-    rec = {"run": dataclasses.asdict(run), "identity": identity(config, run.variant),
+    rec = {"run": dataclasses.asdict(run), "identity": identity(config, run),
            "data": ds.source, "finished": finished, "checkpoint": ckpt,
            "history": {"epoch_train_error": errs, "epoch_test_error": hist.epoch_test_error,
                        "epoch_seconds": hist.epoch_seconds, "diverged": hist.diverged},
@@ -332,25 +354,31 @@ def cpu_model() -> str:
 def assemble(config: Figure1Config, plan: Plan, root: Path, scale: str = "paper") -> int:
     """Write the experiment's record (results/krizhevsky/paper.json, what the chapter reads)
     from every evaluation seed whose runs have all finished: per seed the output
-    `krizhevsky.run_seed` would give, plus the races and the check. Derived from the runs, the
-    record is rewritten whole when it changes. Returns the number of seeds in it."""
+    `krizhevsky.run_seed` would give, plus the races, the check and the seed's finished ladder
+    runs (`ladder`: rows with their `images`). Derived from the runs, the record is rewritten
+    whole when it changes. Returns the number of seeds in it."""
     by_seed: dict[int, list[dict[str, Any] | None]] = {}
-    for t in (t for t in plan.targets if t.stage == "eval"):
-        by_seed.setdefault(t.run.seed, []).append(plan.stored.get(t.run.key))
+    ladder: dict[int, list[dict[str, Any]]] = {}
+    for t in plan.targets:
+        rec = plan.stored.get(t.run.key)
+        if t.stage == "eval":
+            by_seed.setdefault(t.run.seed, []).append(rec)
+        elif t.stage == "ladder" and rec and rec["finished"]:
+            ladder.setdefault(t.run.seed, []).append(rec)
     seeds, provs = {}, {}
     for seed, recs in sorted(by_seed.items()):
         if len(recs) < len(arms(config)) or not all(r and r["finished"] for r in recs):
             continue
-        rows = [{"variant": r["run"]["variant"], "activation": r["run"]["activation"],
-                 "lr": r["run"]["lr"], "train_error": r["history"]["epoch_train_error"],
-                 "test_error": r["history"]["epoch_test_error"],
-                 "seconds": r["history"]["epoch_seconds"], "diverged": r["history"]["diverged"]}
-                for r in recs]
-        wall = sum(s["wall_s"] for r in recs for s in r["spans"])
-        seeds[str(seed)] = {"rows": rows, "data": recs[0]["data"], "races": race_table(plan),
-                            "check": check_record(config, plan), "wall_s": wall}
+        steps = ladder.get(seed, [])
+        wall = sum(s["wall_s"] for r in (*recs, *steps) for s in r["spans"])
+        full = full_images(config.dataset, config.n_train)
+        seeds[str(seed)] = {"rows": [{**row(r), "images": full} for r in recs],
+                            "data": recs[0]["data"],
+                            "ladder": [{**row(r), "images": r["run"]["images"]} for r in steps],
+                            "races": race_table(plan), "check": check_record(config, plan),
+                            "wall_s": wall}
         provs[str(seed)] = {**recs[-1]["spans"][-1], "wall_s": wall, "spans": {
-            r["run"]["variant"] + "-" + r["run"]["activation"]: r["spans"] for r in recs}}
+            stored_run(r).key: r["spans"] for r in (*recs, *steps)}}
     if not seeds:
         return 0
     path, head = results.record_path(root, NAME, scale), record_header(NAME, scale, config)
@@ -363,6 +391,15 @@ def assemble(config: Figure1Config, plan: Plan, root: Path, scale: str = "paper"
                 {k: record[k] for k in ("config", "version", "seeds", "seed_provenance")}:
             results.write_atomic(path, record)
     return len(seeds)
+
+
+def row(rec: dict[str, Any]) -> dict[str, Any]:
+    """A stored run as a row of the experiment's record (what `krizhevsky.run_seed` gives)."""
+    h = rec["history"]
+    return {"variant": rec["run"]["variant"], "activation": rec["run"]["activation"],
+            "lr": rec["run"]["lr"], "train_error": h["epoch_train_error"],
+            "test_error": h["epoch_test_error"], "seconds": h["epoch_seconds"],
+            "diverged": h["diverged"]}
 
 
 def race_table(plan: Plan) -> list[dict[str, Any]]:
@@ -388,18 +425,37 @@ def load_plan(config: Figure1Config, n_eval: int, root: Path) -> Plan:
     return derive(config, n_eval, load_runs(config, root))
 
 
-def epoch_seconds(plan: Plan) -> float:
-    """Measured seconds per epoch (all spans stored so far), else `DEFAULT_EPOCH_S`."""
-    spans = [s for r in plan.stored.values() for s in r["spans"] if s["epochs"][1] > s["epochs"][0]]
-    if not spans:
+@functools.cache
+def full_images(dataset: str, n_train: int | None) -> int:
+    """Training images of a full-size run: n_train, or all the dataset has."""
+    return n_train or len(data.load(dataset, None, 0).y_train)
+
+
+def size(config: Figure1Config, run: Run) -> float:
+    """A run's epoch as a share of a full-size epoch (1 but for ladder runs)."""
+    return 1.0 if run.images is None else run.images / full_images(config.dataset, config.n_train)
+
+
+def work_left(config: Figure1Config, spans: list[Span]) -> float:
+    """What `spans` cost, in full-size epochs."""
+    return sum((s.end - s.start) * size(config, s.target.run) for s in spans)
+
+
+def epoch_seconds(config: Figure1Config, plan: Plan) -> float:
+    """Measured seconds per full-size epoch (all spans stored so far, ladder runs counted by
+    their share of the images), else `DEFAULT_EPOCH_S`."""
+    done = [(s, size(config, stored_run(r))) for r in plan.stored.values() for s in r["spans"]
+            if s["epochs"][1] > s["epochs"][0]]
+    if not done:
         return DEFAULT_EPOCH_S
-    return sum(s["wall_s"] for s in spans) / sum(s["epochs"][1] - s["epochs"][0] for s in spans)
+    return (sum(s["wall_s"] for s, _ in done)
+            / sum((s["epochs"][1] - s["epochs"][0]) * share for s, share in done))
 
 
 def describe(config: Figure1Config, plan: Plan, n_eval: int, processes: int = 1) -> str:
     """The plan in words: races, runs per stage done/total, spans left and the hours they take,
     and an upper bound for the evaluation runs that no race has decided yet."""
-    per_epoch = epoch_seconds(plan)
+    per_epoch = epoch_seconds(config, plan)
     n = "all" if config.n_train is None else f"{config.n_train:,}"
     lines = [f"Figure 1 raced: {config.dataset}, {n} training images at {config.side}x"
              f"{config.side}, channels {config.channels}, cap {config.epochs} epochs", "",
@@ -417,34 +473,39 @@ def describe(config: Figure1Config, plan: Plan, n_eval: int, processes: int = 1)
                                                for lr, e in check.items()) or "after its race"))
     lines.append("")
     spans = plan.spans(config)
-    for stage in ("race", "check", "eval"):
+    for stage in ("race", "check", "eval", "ladder"):
         ts = [t for t in plan.targets if t.stage == stage]
         done = sum(1 for t in ts if t.run.key not in {s.target.run.key for s in spans})
-        epochs = sum(s.end - s.start for s in spans if s.target.stage == stage)
-        lines.append(f"{stage:6} runs done {done}/{len(ts)}; {epochs} epochs left at most")
+        epochs = work_left(config, [s for s in spans if s.target.stage == stage])
+        lines.append(f"{stage:6} runs done {done}/{len(ts)}; at most {epochs:.0f} full-size "
+                     f"epochs left")
     undecided = sum(1 for a in plan.arms if not a.settled and a.winner is None) * n_eval
-    left = sum(s.end - s.start for s in spans)
-    lines += ["", f"{per_epoch:.0f} s per epoch ({'measured' if plan.stored else 'assumed'}), "
-              f"{processes} process(es): spans left {len(spans)}, {left} epochs, at most "
-              f"{left * per_epoch / 3600 / processes:.1f} h (runs stop early below "
+    per_run = config.epochs + sum(cap * size(config, Run("", "", 0, 0, n))
+                                  for n, cap in config.ladder or ())
+    left = work_left(config, spans)
+    lines += ["", f"{per_epoch:.0f} s per full-size epoch ({'measured' if plan.stored else 'assumed'}), "
+              f"{processes} process(es): spans left {len(spans)}, {left:.0f} full-size epochs, "
+              f"at most {left * per_epoch / 3600 / processes:.1f} h (runs stop early below "
               f"{min(config.thresholds):.0%})",
-              f"not yet derivable: {undecided} evaluation runs of undecided races, at most "
-              f"{undecided * config.epochs * per_epoch / 3600 / processes:.1f} h more"]
+              f"not yet derivable: {undecided} evaluation seeds of undecided races, at most "
+              f"{undecided * per_run * per_epoch / 3600 / processes:.1f} h more"]
     return "\n".join(lines)
 
 
 def progress(config: Figure1Config, plan: Plan, n_eval: int) -> dict[str, Any]:
     """Where the stored runs stand, for the chapter: per arm its race (rate -> running error),
-    its rate once the race is decided, and how many of its evaluation runs finished; and the
-    CPU-hours spent (each span's wall seconds times its threads)."""
+    its rate once the race is decided, and how many of its evaluation and ladder runs finished;
+    and the CPU-hours spent (each span's wall seconds times its threads)."""
     rows = []
     for a in plan.arms:
-        evals = [t for t in plan.targets if t.stage == "eval"
-                 and (t.run.variant, t.run.activation) == (a.variant, a.activation)]
-        done = sum(1 for t in evals if (plan.stored.get(t.run.key) or {}).get("finished"))
+        def done(stage: str) -> int:
+            return sum(1 for t in plan.targets if t.stage == stage
+                       and (t.run.variant, t.run.activation) == (a.variant, a.activation)
+                       and (plan.stored.get(t.run.key) or {}).get("finished"))
         rows.append({"variant": a.variant, "activation": a.activation, "race": dict(a.errors),
                      "winner": a.winner if a.settled else None, "racing": a.winner is None,
-                     "eval_done": done, "eval_total": n_eval})
+                     "eval_done": done("eval"), "eval_total": n_eval,
+                     "ladder_done": done("ladder"), "ladder_total": n_eval * len(config.ladder or ())})
     spans = [s for r in plan.stored.values() for s in r["spans"]]
     return {"arms": rows, "spans": len(spans),
             "cpu_hours": sum(s["wall_s"] * s.get("torch_threads", 1) for s in spans) / 3600}
@@ -464,8 +525,8 @@ def work(config: Figure1Config, n_eval: int, root: Path, *, device: str = "cpu",
         plan = load_plan(config, n_eval, root)
         assemble(config, plan, root)
         prune(config, plan, root)
-        todo, per_epoch = plan.next_spans(config), epoch_seconds(plan)
-        fits = [s for s in todo if clock() - start + (s.end - s.start) * per_epoch <= budget_s]
+        todo, per_epoch = plan.next_spans(config), epoch_seconds(config, plan)
+        fits = [s for s in todo if clock() - start + work_left(config, [s]) * per_epoch <= budget_s]
         if not fits:
             print(f"{'budget spent' if todo else 'nothing left to train'}; {trained} spans in "
                   f"this call", flush=True)
@@ -476,11 +537,11 @@ def work(config: Figure1Config, n_eval: int, root: Path, *, device: str = "cpu",
             continue
         trained += 1
         plan = load_plan(config, n_eval, root)
-        rec, left = plan.stored[span.target.run.key], sum(s.end - s.start for s in plan.spans(config))
+        rec, left = plan.stored[span.target.run.key], work_left(config, plan.spans(config))
         print(f"[{(clock() - start) / 3600:5.2f} h] {span.target.stage} {span.target.run.key} "
               f"epochs {span.start}-{epochs_done(rec)} in {rec['spans'][-1]['wall_s']:.0f} s"
-              f"{' (finished)' if rec['finished'] else ''}; known spans left: {left} epochs, "
-              f"~{left * epoch_seconds(plan) / 3600:.1f} h", flush=True)
+              f"{' (finished)' if rec['finished'] else ''}; known spans left: {left:.0f} full-size "
+              f"epochs, ~{left * epoch_seconds(config, plan) / 3600:.1f} h", flush=True)
 
 
 def prune(config: Figure1Config, plan: Plan, root: Path) -> list[str]:

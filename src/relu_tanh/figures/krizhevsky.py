@@ -9,10 +9,11 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .style import COLORS, subplots
+from .style import COLORS, integer_ticks, pending, subplots  # noqa: F401 (pending: for pages)
 
 
 NEVER = "never reached"
+PIPELINE_STYLE = (("#000000", "o"), ("#CC79A7", "s"), ("#009E73", "D"))  # not the activations' colours
 
 
 def shown_lr(arm: dict[str, Any]) -> float:
@@ -23,30 +24,84 @@ def shown_lr(arm: dict[str, Any]) -> float:
     return min(grid, key=lambda lr: (grid[lr]["median"], -grid[lr]["reached"], lr))
 
 
+def median_curve(runs: list[dict[str, Any]], threshold: float) -> np.ndarray:
+    """The median over runs of the running training error per epoch, up to the first epoch it
+    is below `threshold`. A run that stopped there keeps its last error (it was already below),
+    a diverged one counts as error 1 from its end."""
+    n = max(len(r["train_error"]) for r in runs)
+    padded = [np.pad(np.nan_to_num(r["train_error"], nan=1.0), (0, n - len(r["train_error"])),
+                     constant_values=1.0 if r["diverged"] or not r["train_error"] else r["train_error"][-1])
+              for r in runs]
+    med = np.median(padded, axis=0)
+    below = np.flatnonzero(med < threshold)
+    return med[:below[0] + 1] if below.size else med
+
+
 def training_curves(summary: dict[str, Any], threshold: float) -> plt.Figure:
-    """Running training error per epoch, one panel per pipeline, each activation at its best
-    learning rate, one line per seed, ReLU solid and tanh dashed as in Krizhevsky et al.'s
-    Figure 1. A run that never reached the threshold ends in a triangle at the epoch cap, a
-    diverged one in a cross."""
+    """Running training error per epoch, one panel per pipeline, each activation at its chosen
+    learning rate: every seed faint, the median over seeds bold (until it crosses the
+    threshold), ReLU solid and tanh dashed as in Krizhevsky et al.'s Figure 1. A run that
+    never reached the threshold ends in a triangle, a diverged one in a cross."""
     variants = summary["variants"]
-    fig, axes = subplots(len(variants), sharey=True, width=2.9, height=2.6)
+    fig, axes = subplots(len(variants), sharey=True, width=3.4, height=2.8)
     for ax, variant in zip(axes, variants):
         for act in ("relu", "tanh"):
             arm = summary["arms"][(variant, act, threshold)]
             lr = shown_lr(arm)
-            for j, run in enumerate(summary["runs"][(variant, act, lr)]):
+            runs, style = summary["runs"][(variant, act, lr)], "-" if act == "relu" else "--"
+            for run in runs:
                 err = run["train_error"]
-                ax.plot(range(1, len(err) + 1), err, "-" if act == "relu" else "--",
-                        color=COLORS[act], lw=1, alpha=0.8,
-                        label=f"{act}, lr {lr:g}{'' if arm['lr'] else ' (not tuned)'}"
-                        if j == 0 else None)
+                ax.plot(range(1, len(err) + 1), err, style, color=COLORS[act], lw=0.8, alpha=0.35)
                 if run["diverged"] or min(err, default=1.0) > threshold:
                     x, y = (len(err), err[-1]) if err else (0, 0.9)
                     ax.plot(x, y, "x" if run["diverged"] else "^", color=COLORS[act], ms=5)
+            med = median_curve(runs, threshold)
+            ax.plot(range(1, len(med) + 1), med, style, color=COLORS[act], lw=2.2,
+                    label=f"{act}, lr {lr:g}{'' if arm['lr'] else ' (not tuned)'}")
         ax.axhline(threshold, color="grey", ls=":", lw=1)
-        ax.set(xlabel="epoch", title=f"{variant} pipeline")
-        ax.legend(fontsize=7)
+        ax.set(xlabel="epoch", title=f"{variant} pipeline", ylim=(0, 1))
+        integer_ticks(ax.xaxis)
+        ax.legend(loc="upper right")
     axes[0].set_ylabel("running training error")
+    return fig
+
+
+def ladder(summary: dict[str, Any], paper_ratio: float) -> plt.Figure:
+    """The scale ladder: median over paired seeds of tanh's over ReLU's epochs to the threshold
+    against the number of training images, per pipeline, with its distribution-free interval
+    (arrowheads: ends that censoring leaves open; a hollow triangle: a median known only as a
+    lower bound)."""
+    fig, (ax,) = subplots(width=5.2, height=3.2)
+    floor, ceil = 1 / 4, 16.0
+    variants = sorted({v for v, _ in summary["ladder"]}, key=list(summary["variants"]).index)
+    for k, variant in enumerate(variants):
+        color, marker = PIPELINE_STYLE[k % len(PIPELINE_STYLE)]
+        points = sorted((n, x) for (v, n), x in summary["ladder"].items() if v == variant)
+        xs = np.array([n for n, _ in points]) * 1.08 ** (k - 0.5)
+        meds = []
+        for xi, (_, point) in zip(xs, points):
+            r = point["ratio"]
+            lo, hi = (np.clip([r["low"], r["high"]], floor, ceil) if np.isfinite(r["coverage"])
+                      else (np.nan, np.nan))
+            ax.plot([xi, xi], [lo, hi], color=color, lw=1.2)
+            for end, raw, marker in ((lo, r["low"], "v"), (hi, r["high"], "^")):
+                if np.isfinite(end) and not floor < raw < ceil:
+                    ax.plot(xi, end, marker, color=color, ms=5)
+            m_lo, m_hi = r["median_low"], r["median_high"]
+            meds.append(np.clip(m_lo if np.isfinite(m_lo) and m_lo > 0 else m_hi, floor, ceil))
+            ax.plot(xi, meds[-1], marker if m_lo == m_hi else "^", color=color,
+                    mfc=color if m_lo == m_hi else "none", ms=5)
+        ax.plot(xs, meds, "-", color=color, lw=1, alpha=0.6, label=f"{variant} pipeline, CIFAR-10")
+    ax.axhline(paper_ratio, color="k", ls="--", lw=0.8, label=f"paper: {paper_ratio:g}x")
+    ax.axhline(1, color="grey", ls=":", lw=1)
+    ax.set(xscale="log", yscale="log", ylim=(floor / 1.2, ceil * 1.2),
+           xlabel="CIFAR-10 training images", ylabel="epochs tanh / epochs ReLU")
+    sizes = sorted({n for _, n in summary["ladder"]})
+    ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
+    ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
+    ax.set_yticks([0.25, 0.5, 1, 2, 4, 8, 16], ["1/4", "1/2", "1", "2", "4", "8", "16"])
+    ax.yaxis.set_minor_locator(mpl.ticker.NullLocator())
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=9)
     return fig
 
 

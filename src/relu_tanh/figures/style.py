@@ -95,3 +95,12 @@ def band(ax: plt.Axes, x: list[float], stats: list[dict[str, float]], log: bool 
     else:
         ax.plot(x, centre, marker="o", ms=3, **kw)
     ax.fill_between(x, lo, hi, color=kw.get("color"), alpha=0.2, lw=0)
+
+
+def pending(text: str, width: float = 6.0, height: float = 1.2) -> plt.Figure:
+    """A placeholder figure that says in words what is not there yet (keeps a numbered figure
+    in its place while its data is still being computed)."""
+    fig, (ax,) = subplots(width=width, height=height)
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True, color="grey")
+    return fig
