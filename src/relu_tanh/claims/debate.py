@@ -63,9 +63,9 @@ def resting_optimizer(summary: dict[str, Any]) -> str:
              "trained the same way.",
        measurement="per task, the best ReLU RNN's success rate over seeds at its tuned (lr, clip) "
                    f"within {fmt(SUCCESS_MARGIN)} of the best gated net's, at equal hidden size, "
-                   "under the optimiser that makes more tasks informative; holds if on every "
-                   "informative task it matches and solves on at least "
-                   f"{fmt(SENSITIVITY_RATIO)} times the gated share of the grid",
+                   "under the optimiser that makes more tasks informative; holds if it matches on "
+                   "every informative task, and the reason says whether it also solves on at "
+                   f"least {fmt(SENSITIVITY_RATIO)} times the gated share of the grid",
        quantity="per informative task, the best ReLU RNN's success rate over seeds minus the best "
                 "gated net's",
        effect=f"matching: a success rate at most {fmt(SUCCESS_MARGIN)} below the gated net's",

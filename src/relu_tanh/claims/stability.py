@@ -38,26 +38,36 @@ def agreement(decide: Callable[..., Any], status: str, runs: list[experiments.Re
 
 
 def resampled(r: experiments.Result) -> tuple[Any, ...] | None:
-    """`RESAMPLES` summaries of `r` on bootstrap resamples of its replicates (None with fewer
-    than two), kept for the next claim that reads the same record."""
-    stamp = r.path.stat().st_mtime_ns if r.path is not None and r.path.exists() else 0
-    key = (r.experiment, r.scale, str(r.path), stamp, tuple(sorted(r.seeds)))
+    """`RESAMPLES` summaries of `r` on bootstrap resamples of its replicates, each stratum
+    resampled on its own (None when no stratum has two), kept for the next claim that reads
+    the same record."""
+    if r.path is None:  # not read from a record: nothing identifies it for the next claim
+        return _draw(r)
+    key = (r.experiment, r.scale, str(r.path), r.path.stat().st_mtime_ns if r.path.exists() else 0,
+           tuple(sorted(r.seeds)))
     if key not in _DRAWS:
         if len(_DRAWS) >= KEEP:
             _DRAWS.pop(next(iter(_DRAWS)))
-        n = len(replicates(r))
-        rng = np.random.default_rng(zlib.crc32(r.experiment.encode()))
-        _DRAWS[key] = None if n < 2 else tuple(
-            summary_of(r, rng.integers(n, size=n).tolist()) for _ in range(RESAMPLES))
+        _DRAWS[key] = _draw(r)
     return _DRAWS[key]
 
 
-def replicates(r: experiments.Result) -> list[dict[str, Any]]:
+def _draw(r: experiments.Result) -> tuple[Any, ...] | None:
+    sizes = {name: len(reps) for name, reps in replicates(r).items()}
+    if max(sizes.values()) < 2:
+        return None
+    rng = np.random.default_rng(zlib.crc32(r.experiment.encode()))
+    return tuple(summary_of(r, {name: rng.integers(n, size=n).tolist() for name, n in sizes.items()})
+                 for _ in range(RESAMPLES))
+
+
+def replicates(r: experiments.Result) -> experiments.Strata:
     return experiments.get(r.experiment).replicates(r.seeds)
 
 
-def summary_of(r: experiments.Result, draw: Sequence[int]) -> Any:
-    """The summary of `r` over the replicates at positions `draw` (repeats allowed, each copy
-    a seed of its own), by the experiment's own `summarize`."""
-    exp, reps = experiments.get(r.experiment), replicates(r)
-    return exp.summarize(r.config, exp.as_seeds([reps[j] for j in draw]))
+def summary_of(r: experiments.Result, draw: dict[str, Sequence[int]]) -> Any:
+    """The summary of `r` over the replicates at positions `draw[stratum]` of each stratum
+    (repeats allowed, each copy a seed of its own), by the experiment's own `summarize`."""
+    exp, strata = experiments.get(r.experiment), replicates(r)
+    return exp.summarize(r.config, exp.as_seeds({name: [reps[j] for j in draw[name]]
+                                                 for name, reps in strata.items()}))

@@ -300,7 +300,7 @@ def families(rows: list[dict]) -> dict[tuple[str, str, str], dict[str, dict]]:
     return out
 
 
-def replicates(seeds: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+def replicates(seeds: dict[int, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """The runs regrouped by model seed, the independent replicates (a registry seed is a share
     of a block's grid, not one). A stack trains every model seed at once, so each replicate
     carries all the timing."""
@@ -309,12 +309,13 @@ def replicates(seeds: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     for k in sorted(seeds):
         for r in seeds[k]["runs"]:
             runs.setdefault(r["seed"], []).append(r)
-    return [{"runs": runs[s], "timing": timing} for s in sorted(runs)]
+    return {"model seeds": [{"runs": runs[s], "timing": timing} for s in sorted(runs)]}
 
 
-def as_seeds(reps: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def as_seeds(strata: dict[str, list[dict[str, Any]]]) -> dict[int, dict[str, Any]]:
     """Replicates back into `summarize`'s input, one per seed, each run relabelled with it."""
-    return {i: {**rep, "runs": [{**r, "seed": i} for r in rep["runs"]]} for i, rep in enumerate(reps)}
+    return {i: {**rep, "runs": [{**r, "seed": i} for r in rep["runs"]]}
+            for i, rep in enumerate(strata["model seeds"])}
 
 
 SMOKE = DebateConfig(tasks=("adding-20", "mnist1d"), steps=(20, 20), hidden=4, seeds=2,

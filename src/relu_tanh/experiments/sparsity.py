@@ -129,11 +129,11 @@ def summarize(cfg: SparsityConfig, seeds: dict[int, dict[str, Any]]) -> dict[tup
     return out
 
 
-def as_seeds(replicates: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def as_seeds(strata: dict[str, list[dict[str, Any]]]) -> dict[int, dict[str, Any]]:
     """Replicates (seeds) back into `summarize`'s input as seeds 0..n-1, each row relabelled, so
     a seed drawn twice is paired with its own rows twice, never merged (claims.stability)."""
     return {i: {**out, "rows": [{**r, "seed": i} for r in out["rows"]]}
-            for i, out in enumerate(replicates)}
+            for i, out in enumerate(strata["seeds"])}
 
 
 register(Experiment(
