@@ -14,7 +14,7 @@ import pkgutil
 
 from ..store import chapters
 from . import stability
-from .core import (CLAIMS, DECIDED, MATERIAL, STATUSES, TRACE, Claim, Regions, Status, Verdict,
+from .core import (CLAIMS, DECIDED, MATERIAL, STATUSES, Claim, Regions, Status, Verdict,
     claim, combine, fmt, ledger, markdown_table, rules_table, verdict)
 
 MACHINERY = ("core", "stability")  # modules that are not a chapter's claims
@@ -23,6 +23,6 @@ for _name in sorted((m.name for m in pkgutil.iter_modules(__path__) if m.name no
                     key=chapters.position):
     importlib.import_module(f"{__name__}.{_name}")
 
-__all__ = ["CLAIMS", "DECIDED", "MATERIAL", "STATUSES", "TRACE", "Claim", "Regions", "Status",
+__all__ = ["CLAIMS", "DECIDED", "MATERIAL", "STATUSES", "Claim", "Regions", "Status",
            "Verdict", "claim", "combine", "fmt", "ledger", "markdown_table", "rules_table",
            "stability", "verdict"]

@@ -21,7 +21,6 @@ STATUSES: tuple[Status, ...] = ("holds", "holds with caveats", "does not hold", 
 DECIDED: tuple[Status, ...] = ("holds", "does not hold")  # what a named condition can be
 
 MATERIAL = 0.10  # a share of units (saturated, dead) at or above this is material
-TRACE = 0.01  # below this share the effect is absent
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,9 @@ def interval_text(r: dict[str, float]) -> str:
 
 def _reach(scale: str) -> str:
     cfg = experiments.config_for("krizhevsky", scale)
-    return (f"epochs are counted up to {cfg.epochs}, so a ratio is measured from 1/{cfg.epochs} "
-            f"to {cfg.epochs} divided by ReLU's epochs to the threshold; beyond the cap only a "
-            f"lower bound")
+    return (f"epochs to the threshold are counted up to {cfg.epochs}, so the largest ratio "
+            f"measurable is {cfg.epochs} over ReLU's epochs ({cfg.epochs} only if ReLU needs one); "
+            f"a run that never gets there leaves only a lower bound")
 
 
 def six_times_rule(ratio: dict[str, float], arms: dict[str, dict[str, Any]]

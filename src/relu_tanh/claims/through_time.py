@@ -18,11 +18,17 @@ CLEAR = 0.20  # ReLU diverges "clearly more often": in at least 20 points more o
 N_BOOT = 4000  # bootstrap resamples of the matched pairs for the interval of the difference
 
 
-def _reach(scale: str) -> str:
+def _map_reach(scale: str) -> str:
     cfg = experiments.config_for("through_time", scale)
-    return (f"gradient norms down to float64 underflow over gaps of up to {cfg.map.length} steps "
-            f"at recurrent weight scales {', '.join(f'{g:g}' for g in cfg.map.scales)}; divergence "
-            f"shares in steps of one run in {len(cfg.divergence.lrs)} x seeds per arm")
+    return (f"gradient norms down to float64 underflow over gaps of up to {cfg.map.length} steps, "
+            f"at recurrent weight scales {', '.join(f'{g:g}' for g in cfg.map.scales)} only")
+
+
+def _divergence_reach(scale: str) -> str:
+    cfg, n = experiments.config_for("through_time", scale), experiments.get("through_time").seeds[scale]
+    return (f"divergence shares in steps of 1/{len(cfg.divergence.lrs) * n} ({len(cfg.divergence.lrs)} "
+            f"rates x {n} seeds per arm), at rates {', '.join(f'{lr:g}' for lr in cfg.divergence.lrs)}: "
+            f"an arm where all or none diverge says nothing")
 
 
 def _vanished(ends: list[float]) -> bool | None:
@@ -51,7 +57,7 @@ def _vanished(ends: list[float]) -> bool | None:
                                      "half the scales where sigmoid's vanished",
                        inconclusive="a norm missing, sigmoid's vanished nowhere, or the seeds "
                                     "split at every scale"),
-       reach=_reach)
+       reach=_map_reach)
 def tanh_vanishes_through_time(s: dict[str, Any]) -> Verdict:
     scales = sorted({g for kind, g in s["map"] if kind == "tanh"})
     tanh = {g: s["map"][("tanh", g)]["end"] for g in scales}
@@ -168,7 +174,7 @@ def arm_name(init: str, clipped: bool) -> str:
                                      "informative arm",
                        inconclusive="an arm neither clearly more nor clearly not, or no arm "
                                     "where some runs diverge and others do not"),
-       reach=_reach)
+       reach=_divergence_reach)
 def relu_rnn_explodes(s: dict[str, Any]) -> Verdict:
     stats = arm_stats(s)
     arms = list(stats)
