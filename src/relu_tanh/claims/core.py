@@ -73,11 +73,12 @@ def combine(conditions: dict[str, Status]) -> Status:
 
 
 def conditions_text(conditions: dict[str, Status]) -> str:
-    """The map compactly, grouped by status: "holds: LSTM; does not hold: GRU"."""
+    """The map compactly, grouped by status: "holds: LSTM / GRU; does not hold: IRNN" (a slash
+    between names, since a name may hold a comma)."""
     by: dict[str, list[str]] = {}
     for name, status in conditions.items():
         by.setdefault(status, []).append(name)
-    return "; ".join(f"{status}: {', '.join(names)}" for status, names in by.items())
+    return "; ".join(f"{status}: {' / '.join(names)}" for status, names in by.items())
 
 
 @dataclass(frozen=True)
