@@ -20,8 +20,6 @@ from .. import experiments
 
 RESAMPLES = 200  # bootstrap resamples per experiment: the share's standard error is at most 3.5 points
 STABLE = 0.8  # a verdict reproduced by fewer of them is reported as inconclusive
-
-
 KEEP = 4  # experiments whose resamples stay in memory: claims that share one are neighbours
 
 _DRAWS: dict[tuple, tuple[Any, ...] | None] = {}
@@ -53,21 +51,23 @@ def resampled(r: experiments.Result) -> tuple[Any, ...] | None:
 
 
 def _draw(r: experiments.Result) -> tuple[Any, ...] | None:
-    sizes = {name: len(reps) for name, reps in replicates(r).items()}
-    if max(sizes.values()) < 2:
+    strata = replicates(r)
+    sizes = {name: len(reps) for name, reps in strata.items()}
+    if max(sizes.values(), default=0) < 2:
         return None
     rng = np.random.default_rng(zlib.crc32(r.experiment.encode()))
-    return tuple(summary_of(r, {name: rng.integers(n, size=n).tolist() for name, n in sizes.items()})
-                 for _ in range(RESAMPLES))
+    return tuple(summary_of(r, {name: rng.integers(n, size=n).tolist() for name, n in sizes.items()},
+                            strata) for _ in range(RESAMPLES))
 
 
 def replicates(r: experiments.Result) -> experiments.Strata:
     return experiments.get(r.experiment).replicates(r.seeds)
 
 
-def summary_of(r: experiments.Result, draw: dict[str, Sequence[int]]) -> Any:
+def summary_of(r: experiments.Result, draw: dict[str, Sequence[int]],
+               strata: experiments.Strata | None = None) -> Any:
     """The summary of `r` over the replicates at positions `draw[stratum]` of each stratum
     (repeats allowed, each copy a seed of its own), by the experiment's own `summarize`."""
-    exp, strata = experiments.get(r.experiment), replicates(r)
+    exp, strata = experiments.get(r.experiment), strata or replicates(r)
     return exp.summarize(r.config, exp.as_seeds({name: [reps[j] for j in draw[name]]
                                                  for name, reps in strata.items()}))
