@@ -6,9 +6,11 @@ import math
 
 import pytest
 
+import numpy as np
+
 from relu_tanh import claims, experiments
 from relu_tanh.store import results
-from relu_tanh.claims import CLAIMS, Verdict
+from relu_tanh.claims import CLAIMS, Verdict, stability
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -23,11 +25,25 @@ def test_claim_names_an_existing_chapter_and_experiments(claim_id):
     assert c.claim and c.measurement
 
 
+@pytest.mark.parametrize("claim_id", CLAIMS.names())
+def test_claim_states_its_quantity_effect_regions_and_reach(claim_id):
+    c = CLAIMS[claim_id]
+    assert c.quantity.strip() and c.effect.strip()
+    assert all(text.strip() for text in (c.regions.holds, c.regions.does_not_hold, c.regions.inconclusive))
+    for scale in ("smoke", "book", "paper"):
+        assert c.reach_at(scale).strip()
+
+
 @pytest.fixture(scope="module")
-def smoke_ledger(tmp_path_factory, one_torch_thread):
+def smoke_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("claims_cache")
+
+
+@pytest.fixture(scope="module")
+def smoke_ledger(smoke_cache, one_torch_thread):
     """Every verdict at smoke scale, computed once, in a cache of its own."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(results.CACHE_ENV, str(tmp_path_factory.mktemp("claims_cache")))
+        mp.setenv(results.CACHE_ENV, str(smoke_cache))
         return {c.id: v for c, v in claims.ledger("smoke")}
 
 
@@ -37,6 +53,22 @@ def test_verdict_computes_at_smoke_scale(smoke_ledger, claim_id):
     assert isinstance(v, Verdict) and v.reason.strip()
     assert v.numbers and all(isinstance(x, (int, float)) and math.isfinite(x)
                              for x in v.numbers.values()), v.numbers
+    assert v.stability is None or 0 <= v.stability <= 1
+
+
+@pytest.mark.parametrize("claim_id", CLAIMS.names())
+def test_permuting_the_seeds_never_changes_a_verdict(smoke_ledger, smoke_cache, monkeypatch, claim_id):
+    """The rule on the summary of the seeds in reverse and in a shuffled order, relabelled
+    0..n-1 as the bootstrap relabels them, gives the status of the seeds as stored."""
+    monkeypatch.setenv(results.CACHE_ENV, str(smoke_cache))
+    c = CLAIMS[claim_id]
+    runs = [experiments.run(name, "smoke") for name in c.experiments]
+    status = c.decide(*(r.summary for r in runs)).status
+    rng = np.random.default_rng(0)
+    for order in (lambda n: list(range(n))[::-1], lambda n: rng.permutation(n).tolist()):
+        summaries = [stability.summary_of(r, {k: order(len(reps)) for k, reps in
+                                              stability.replicates(r).items()}) for r in runs]
+        assert c.decide(*summaries).status == status
 
 
 def test_verdict_reuses_the_cache(isolated_dirs):
@@ -53,7 +85,8 @@ def test_markdown_table_has_a_row_per_claim(smoke_ledger):
     table = claims.markdown_table(rows, "smoke").splitlines()
     assert len(table) == 2 + len(CLAIMS.names())
     for line, (c, v) in zip(table[2:], rows):
-        assert f"**{v.status}**" in line and f"{{doc}}`{c.chapter}`" in line
+        assert f"**{v.headline}**" in line and f"{{doc}}`{c.chapter}`" in line
+        assert f"| {claims.core.stability_text(v)} |" in line
 
 
 def test_unknown_claim_lists_choices():

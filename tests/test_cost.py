@@ -267,6 +267,7 @@ def test_per_element_verdict_follows_the_ratios():
     assert claims.cost.relu_cheap_per_element(micro_summary(3.0, 2.5, 30.0)).status == "holds"
     caveat = claims.cost.relu_cheap_per_element(micro_summary(1.1, 1.0, 30.0))
     assert caveat.status == "holds with caveats" and caveat.numbers["cache_max"] == 30.0
+    assert caveat.conditions == {"in cache": "holds", "beyond cache": "does not hold"}
     assert caveat.numbers["cache_numel"] == 100 and "100 elements" in caveat.reason
     flat = claims.cost.relu_cheap_per_element(micro_summary(1.1, 1.0, 1.5, noise=80.0))
     assert flat.status == "does not hold" and flat.numbers["largest_max"] == 1.1
@@ -280,7 +281,8 @@ def test_per_element_verdict_prefers_the_preallocated_rows():
     into = [{"activation": a, "dtype": "bfloat16", "numel": 1000, "mode": "forward", "ratio": r}
             for a, r in (("relu", 1.0), ("tanh", 2.5), ("sigmoid", 3.0))]
     v = claims.cost.relu_cheap_per_element(base | {"into": into, "llc_bytes": 1000})
-    assert v.status == "holds" and v.numbers["largest_min"] == 2.5 and v.numbers["fresh_max"] == 1.1
+    assert v.status == "holds with caveats" and v.numbers["largest_min"] == 2.5 and v.numbers["fresh_max"] == 1.1
+    assert v.conditions == {"in cache": "does not hold", "beyond cache": "holds"}
     assert "preallocated" in v.reason and "(tanh, bfloat16)" in v.reason
     assert "4 times the 1.0 KiB last-level cache" in v.reason  # 1000 float32 elements
     small = claims.cost.relu_cheap_per_element(base | {"into": into, "llc_bytes": 2**20})
@@ -319,8 +321,11 @@ def test_per_step_verdict_follows_the_quartiles():
     none = claims.cost.relu_cheap_per_step(step_summary(cnn_tanh=(1.05, 1.1, 1.2)))
     assert none.status == "does not hold" and none.numbers["highest_p75"] == 1.2
     mixed = claims.cost.relu_cheap_per_step(step_summary(cnn_tanh=(1.1, 1.2, 1.3)))
-    assert mixed.status == "holds with caveats" and "straddle" in mixed.reason
+    assert mixed.status == "inconclusive" and "straddle" in mixed.reason  # noise, not a caveat
     assert mixed.numbers["max_share"] == 0.05
+    split = claims.cost.relu_cheap_per_step(step_summary(cnn_tanh=big, cnn_sigmoid=big))
+    assert split.status == "holds with caveats"
+    assert split.conditions == {"CNN": "holds", "RNN": "does not hold"}
 
 
 # --- a stored GPU run, plots, and the command line ----------------------------------------------

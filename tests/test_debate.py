@@ -125,37 +125,43 @@ def summary(per_task, optimizers=("sgd", "adam"), sgd_informative=False):
 
 
 def test_verdict_holds():
-    v = claim.relu_rnn_vs_gated(summary({"a": (1.0, 1.0, 0.67, 1.0), "b": (2 / 3, 1.0, 1.0, 1.0)}))
+    v = claim.relu_rnn_vs_gated(summary({"adding-50": (1.0, 1.0, 0.67, 1.0), "mnist1d": (2 / 3, 1.0, 1.0, 1.0)}))
     assert v.status == "holds" and v.numbers["informative"] == 2 and "adam" in v.reason
 
 
-def test_verdict_holds_with_caveats_when_fragile():
-    v = claim.relu_rnn_vs_gated(summary({"a": (1.0, 1.0, 0.33, 1.0)}))
-    assert v.status == "holds with caveats" and "share" in v.reason
+def test_verdict_holds_when_fragile_a_point_the_claim_does_not_make():
+    v = claim.relu_rnn_vs_gated(summary({"adding-50": (1.0, 1.0, 0.33, 1.0)}))
+    assert v.status == "holds" and "share" in v.reason and v.scope == "short book-scale sequences"
 
 
-def test_verdict_holds_with_caveats_on_a_majority():
-    v = claim.relu_rnn_vs_gated(summary({"a": (1.0, 1.0, 1, 1), "b": (0.0, 1.0, 0, 1)}))
-    assert v.status == "holds with caveats" and v.numbers["matched"] == 1
+def test_verdict_on_some_tasks_only_is_inconclusive():
+    """Matching on some tasks is decided by a seed or two: noise, not a named condition."""
+    v = claim.relu_rnn_vs_gated(summary({"adding-50": (1.0, 1.0, 1, 1), "mnist1d": (0.0, 1.0, 0, 1)}))
+    assert v.status == "inconclusive" and v.numbers["matched"] == 1
+
+
+def test_verdict_on_long_tasks_has_no_scope():
+    v = claim.relu_rnn_vs_gated(summary({"adding-400": (1.0, 1.0, 1, 1)}))
+    assert v.status == "holds" and v.scope is None
 
 
 def test_verdict_does_not_hold():
-    v = claim.relu_rnn_vs_gated(summary({"a": (0.0, 1.0, 0, 1), "b": (1 / 3, 1.0, 0.33, 1),
-                                         "c": (1.0, 1.0, 1, 1)}))
+    v = claim.relu_rnn_vs_gated(summary({"adding-50": (0.0, 1.0, 0, 1), "mnist1d": (1 / 3, 1.0, 0.33, 1),
+                                         "fashion-rows": (1.0, 1.0, 1, 1)}))
     assert v.status == "does not hold" and v.numbers["matched"] == 1
 
 
 def test_verdict_inconclusive_when_nothing_solves():
-    v = claim.relu_rnn_vs_gated(summary({"a": (0.0, 0.0, 0, 0), "b": (0.0, 0.0, 0, 0)}))
+    v = claim.relu_rnn_vs_gated(summary({"adding-50": (0.0, 0.0, 0, 0), "mnist1d": (0.0, 0.0, 0, 0)}))
     assert v.status == "inconclusive" and v.numbers["informative"] == 0
 
 
 def test_verdict_rests_on_the_more_informative_optimizer():
-    s = summary({"a": (1.0, 1.0, 1, 1)})
+    s = summary({"adding-50": (1.0, 1.0, 1, 1)})
     assert claim.resting_optimizer(s) == "adam"
-    s["families"][("a", "equal", "adam")]["ReLU RNN"]["success"] = 0.0
-    s["families"][("a", "equal", "adam")]["gated"]["success"] = 0.0
-    s["families"][("a", "equal", "sgd")]["gated"]["success"] = 1.0
+    s["families"][("adding-50", "equal", "adam")]["ReLU RNN"]["success"] = 0.0
+    s["families"][("adding-50", "equal", "adam")]["gated"]["success"] = 0.0
+    s["families"][("adding-50", "equal", "sgd")]["gated"]["success"] = 1.0
     assert claim.resting_optimizer(s) == "sgd"
     assert claim.relu_rnn_vs_gated(s).status == "does not hold"
 

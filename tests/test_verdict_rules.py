@@ -31,7 +31,8 @@ def derivative_summary(**changes) -> dict:
 
 def test_derivative_ranges_every_outcome():
     rule = derivatives.derivative_ranges
-    assert rule(derivative_summary()).status == "holds with caveats"
+    v = rule(derivative_summary())  # 0 approached, never reached: an analytic fact, not a caveat
+    assert v.status == "holds" and "analytic" in v.reason and "(0, 0.25]" in v.reason
     assert rule(derivative_summary(sigmoid__min=0.0, tanh__min=0.0)).status == "holds"
     assert rule(derivative_summary(sigmoid__max=0.3)).status == "does not hold"
     assert rule(derivative_summary(relu__distinct=[0.0, 0.5, 1.0])).status == "does not hold"
@@ -50,13 +51,12 @@ def test_half_scale_interpolates_and_censors():
 
 def test_tanh_edge_every_outcome():
     rule = derivatives.tanh_edge
+    # the edges are analytic; where they begin for Gaussian inputs is said, not a caveat
     v = rule(derivative_summary())
-    assert v.status == "holds with caveats" and v.numbers["half_scale"] > 1
-    # most unit-variance inputs already at the edge: holds
+    assert v.status == "holds" and v.numbers["half_scale"] > 1 and "above 2" in v.reason
     assert rule(derivative_summary(tanh__frac_small=[0.3, 0.6, 0.7, 0.8, 0.9])).status == "holds"
-    # never at the edge for most inputs within the scan: still a caveat, the bound is censored
     censored = rule(derivative_summary(tanh__frac_small=[0.0, 0.05, 0.1, 0.2, 0.3]))
-    assert censored.status == "holds with caveats" and "beyond the widest" in censored.reason
+    assert censored.status == "holds" and "beyond the widest" in censored.reason
     assert "half_scale" not in censored.numbers  # inf is not a number for prose
     assert rule(derivative_summary(tanh__max=0.9)).status == "does not hold"
     assert rule(derivative_summary(tanh__at_grid_edge=0.5)).status == "does not hold"
@@ -68,7 +68,7 @@ def test_edge_rule_separates_the_activations():
     s = derivative_summary()
     assert derivatives.edge_rule(s, "sigmoid")[0] == "does not hold"
     assert derivatives.edge_rule(s, "relu")[0] == "does not hold"
-    assert derivatives.edge_rule(s, "tanh")[0] == "holds with caveats"
+    assert derivatives.edge_rule(s, "tanh")[0] == "holds"
 
 
 # --- vanishing --------------------------------------------------------------------------------
@@ -105,9 +105,15 @@ def test_sigmoid_vanishing_every_outcome():
     assert v.status == "holds" and v.numbers["share_vanished"] == 1.0
     kept = rule(init_summary(10 * vanishing.VANISHED, 0.5), train_summary(0.9, 0.2))
     assert kept.status == "does not hold" and kept.numbers["share_vanished"] == 0.0
-    # vanished gradients, but the deep nets trained anyway: only with caveats
+    # vanished gradients, but every deep net trained anyway: the claim's consequence fails
     trained = rule(init_summary(1e-4, 0.5), train_summary(0.3, 0.2))
-    assert trained.status == "holds with caveats" and "trained anyway" in trained.reason
+    assert trained.status == "does not hold" and "trained anyway" in trained.reason
+    # some deep nets train, others not: the settings are the named conditions
+    some = train_summary(0.9, 0.2)
+    some[("cnn", "sigmoid", "xavier", 20)]["train_error"]["centre"] = 0.3
+    v = rule(init_summary(1e-4, 0.5), some)
+    assert v.status == "holds with caveats" and v.conditions["CNN xavier"] == "does not hold"
+    assert v.conditions["MLP xavier"] == "holds" and "CNN xavier trained anyway" in v.reason
     # the shallow controls did not train either: the training half says nothing
     assert rule(init_summary(1e-4, 0.5), train_summary(0.9, 0.2, shallow=0.9)).status == "inconclusive"
     # a ratio that could not be computed (NaN) is not silently "not vanished"
@@ -132,6 +138,8 @@ def test_sigmoid_vanishing_mixed_is_a_caveat():
     s[("cnn", "sigmoid", "kaiming", 20)]["ratio"]["centre"] = 0.5
     v = vanishing.sigmoid_vanishing(s, train_summary(0.9, 0.2))
     assert v.status == "holds with caveats" and v.numbers["share_vanished"] == pytest.approx(5 / 6)
+    assert v.conditions == {f"{a.upper()} {i}": "does not hold" if (a, i) == ("cnn", "kaiming")
+                            else "holds" for a in ("mlp", "cnn") for i in INITS}
 
 
 def test_sigmoid_vanishing_underflowed_ratio_counts_as_vanished():
@@ -151,6 +159,7 @@ def test_tanh_alleviates_every_outcome():
         mixed[(arch, "tanh", "kaiming", 20)]["ratio"]["centre"] = 0.3
     v = rule(mixed, t)
     assert v.status == "holds with caveats" and "kaiming" in v.reason
+    assert v.conditions["MLP kaiming"] == "does not hold" and v.conditions["CNN default"] == "holds"
     nan = init_summary(1e-6, 1e-4, tanh_factor=math.nan)
     assert rule(nan, t).status == "inconclusive"
 
@@ -164,20 +173,24 @@ def course(peak=0.9, peak_at=0.1, end=0.2, rise=100.0, fall=300.0, start=0.1) ->
 
 
 def saturation_summary(top: list[dict] | None = None, tanh_peak=0.3, tanh_end=0.2,
-                       n=3, diverged=0) -> dict:
+                       n=3, diverged=0, cnn_end=0.0) -> dict:
     top = [course() for _ in range(n - diverged)] if top is None else top
     arm = lambda peak, end, layers=2: {"n": n, "diverged": diverged,
                                        "saturated_peak": [0.0] * (layers - 1) + [peak],
                                        "saturated_end": [0.0] * (layers - 1) + [end]}
     return {("mlp", "sigmoid"): {**arm(0.9, 0.2), "top": top},
-            ("mlp", "tanh"): arm(tanh_peak, tanh_end), ("cnn", "tanh"): arm(tanh_peak / 2, 0.0, layers=3),
+            ("mlp", "tanh"): arm(tanh_peak, tanh_end), ("cnn", "tanh"): arm(tanh_peak / 2, cnn_end, layers=3),
             ("mlp", "relu"): {"n": n, "diverged": diverged}}
 
 
 def test_tanh_saturates_every_outcome():
     rule = saturation.tanh_saturates
-    assert rule(saturation_summary()).status == "holds"
-    assert rule(saturation_summary(tanh_peak=0.05, tanh_end=0.02)).status == "holds with caveats"
+    assert rule(saturation_summary(cnn_end=0.12)).status == "holds"
+    # the MLP ends with a material share saturated, the CNN with none: the architecture decides
+    v = rule(saturation_summary())
+    assert v.status == "holds with caveats" and v.conditions == {"MLP": "holds", "CNN": "does not hold"}
+    # a few units saturate, never a material share: the claim as stated does not hold
+    assert rule(saturation_summary(tanh_peak=0.05, tanh_end=0.02)).status == "does not hold"
     assert rule(saturation_summary(tanh_peak=0.001, tanh_end=0.0)).status == "does not hold"
     assert rule(saturation_summary(tanh_peak=math.nan, tanh_end=math.nan)).status == "inconclusive"
     # all but one seed diverged: nothing to measure
@@ -187,11 +200,11 @@ def test_tanh_saturates_every_outcome():
 def test_glorot_top_sigmoid_every_outcome():
     rule = saturation.glorot_top_sigmoid
     assert rule(saturation_summary()).status == "holds"
-    fast = [course(fall=50.0)] * 3  # leaves saturation faster than it entered it
-    assert rule(saturation_summary(fast)).status == "holds with caveats"
-    stuck = [course(end=0.8, fall=math.inf)] * 3  # never recovered within the run
+    fast = [course(fall=50.0)] * 3  # leaves saturation faster than it entered it: not slowly
+    assert rule(saturation_summary(fast)).status == "does not hold"
+    stuck = [course(end=0.8, fall=math.inf)] * 3  # never recovered within the run: censored
     v = rule(saturation_summary(stuck))
-    assert v.status == "holds with caveats" and "not recovered" in v.reason
+    assert v.status == "inconclusive" and "not recovered" in v.reason
     late = [course(peak_at=0.9)] * 3
     assert rule(saturation_summary(late)).status == "does not hold"
     low = [course(peak=0.3)] * 3
@@ -231,8 +244,9 @@ def test_relu_negative_half_every_outcome():
     rule = sparsity.relu_negative_half
     v = rule(sparsity_summary(GAPS, GAPS, GAPS))
     assert v.status == "holds" and v.numbers["settings_dying"] == 1
+    # a few units died in every seed, never a material share: units can die, as claimed
     few = rule(sparsity_summary(GAPS, GAPS, GAPS, rise=(0.05, 0.02)))
-    assert few.status == "holds with caveats"
+    assert few.status == "holds" and "a few units died" in few.reason
     # units died in some seed only, never in every seed of a setting: does not hold
     some = rule(sparsity_summary(GAPS, GAPS, GAPS, rise=(0.3, 0.0)))
     assert some.status == "does not hold" and some.numbers["zero"] == pytest.approx(0.65)
@@ -244,8 +258,13 @@ def test_sparsity_regularises_every_outcome():
     small, large = [0.01, 0.012, 0.011], [0.05, 0.06, 0.055]
     v = rule(sparsity_summary(small, large, large))
     assert v.status == "holds" and v.numbers["high_tanh"] < 0 and v.numbers["pairs_tanh"] == 6
-    # smaller than one rival beyond the spread, not the other
-    assert rule(sparsity_summary(small, large, [0.0, 0.03, 0.012])).status == "holds with caveats"
+    # smaller than one rival beyond the spread, straddling 0 against the other: noise decides
+    straddle = rule(sparsity_summary(small, large, [0.0, 0.03, 0.012]))
+    assert straddle.status == "inconclusive" and "against tanh straddles 0" in straddle.reason
+    # smaller than leaky ReLU's, larger than tanh's, each beyond the spread: a named condition
+    v = rule(sparsity_summary(small, large, [0.001, 0.002, 0.0015]))
+    assert v.status == "holds with caveats"
+    assert v.conditions == {"against leaky relu": "holds", "against tanh": "does not hold"}
     assert rule(sparsity_summary(large, small, small)).status == "does not hold"
     assert rule(sparsity_summary(small, small, small)).status == "does not hold"  # equal gaps
 

@@ -33,16 +33,35 @@ def glue_numbers(prefix: str, numbers: dict[str, float], digits: int = 2) -> Non
 
 
 def verdict(claim_id: str, scale: str) -> Markdown:
-    """Decide a claim, glue `<id>-status` and `<id>-reason`, and return an admonition to show."""
+    """Decide a claim, glue `<id>-status`, `<id>-reason` and `<id>-stability`, and return an
+    admonition to show: the verdict with its scope, conditions and stability, and how it is
+    decided (quantity, implied effect, regions, what the experiment can measure)."""
     c, v = claims.CLAIMS[claim_id], claims.verdict(claim_id, scale)
     glue(f"{claim_id}-status", v.status)
     glue(f"{claim_id}-reason", v.reason)
+    glue(f"{claim_id}-stability", claims.core.stability_text(v))
     glue_numbers(claim_id, v.numbers)
     kind = {"holds": "tip", "holds with caveats": "warning", "does not hold": "danger",
             "inconclusive": "note"}[v.status]
-    return Markdown(f":::{{admonition}} Verdict: {v.status}\n:class: {kind}\n\n**Claim.** {c.claim}\n\n"
-                    f"**Measured.** {v.reason[0].upper() + v.reason[1:]}.\n\n"
-                    f"**Literature.** {c.literature}\n\n*Decided by:* {c.measurement}.\n:::")
+    parts = [f"**Claim.** {c.claim}", f"**Measured.** {v.reason[0].upper() + v.reason[1:]}."]
+    if v.conditions:
+        parts.append(f"**Conditions.** {claims.core.conditions_text(v.conditions)}.")
+    parts += [f"**Stability.** {stability_sentence(v)}",
+              f"**Quantity.** {c.quantity}; the article implies {c.effect}.",
+              f"**Regions.** {c.regions.text()[0].upper() + c.regions.text()[1:]}.",
+              f"**Reach.** {c.reach_at(scale)}.",
+              f"**Literature.** {c.literature}", f"*Decided by:* {c.measurement}."]
+    return Markdown(f":::{{admonition}} Verdict: {v.headline}\n:class: {kind}\n\n"
+                    + "\n\n".join(parts) + "\n:::")
+
+
+def stability_sentence(v: claims.Verdict) -> str:
+    """What the stability says, in a sentence."""
+    if v.stability is None:
+        return "not applicable: there are no seeds to resample (an analytic or single-run measurement)."
+    return (f"{v.stability:.0%} of {claims.stability.RESAMPLES} seed-bootstrap resamples give the "
+            f"status decided on all seeds; below {claims.stability.STABLE:.0%} a verdict is "
+            f"reported as inconclusive.")
 
 
 def stored_note(name: str, scale: str = "paper") -> Markdown:
@@ -88,11 +107,13 @@ def tables(sections: dict[str, tuple[list[str], list[list[Any]]]]) -> Markdown:
 
 
 def overview(scale: str) -> Markdown:
-    """The opening page's table: each claim linked to its chapter, its verdict, the numbers
-    that decided it, and the scale and data they came from (decided live from the ledger)."""
-    rows = [[f"{{doc}}`{c.claim} <{c.chapter}>`", f"**{v.status}**", v.reason[0].upper() + v.reason[1:],
+    """The opening page's table: each claim linked to its chapter, its verdict (with scope and
+    conditions), its stability, the numbers that decided it, and the scale and data they came
+    from (decided live from the ledger)."""
+    rows = [[f"{{doc}}`{c.claim} <{c.chapter}>`", claims.core.verdict_cell(v),
+             claims.core.stability_text(v), v.reason[0].upper() + v.reason[1:],
              claims.core.evidence(c, scale)] for c, v in claims.ledger(scale)]
-    return table(["Claim (links to its chapter)", "Verdict", "Measured", "From"], rows)
+    return table(["Claim (links to its chapter)", "Verdict", "Stability", "Measured", "From"], rows)
 
 
 def stored_runs() -> Markdown:

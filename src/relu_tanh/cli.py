@@ -171,7 +171,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_verdicts(args: argparse.Namespace) -> int:
     print(f"scale: {args.scale}")
     for c, v in claims.ledger(args.scale):
-        print(f"- {c.id}: {v.status.upper()} ({v.reason})")
+        conditions = f" [{claims.core.conditions_text(v.conditions)}]" if v.conditions else ""
+        print(f"- {c.id}: {v.headline.upper()}{conditions}, stability "
+              f"{claims.core.stability_text(v)} ({v.reason})")
     return 0
 
 

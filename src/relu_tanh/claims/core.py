@@ -8,30 +8,90 @@ Every threshold a verdict uses is a named constant in its chapter's module, so a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Literal
 
 from .. import experiments
+from .stability import RESAMPLES, STABLE, agreement
 from ..store.registry import Registry
 
 Status = Literal["holds", "holds with caveats", "does not hold", "inconclusive"]
 STATUSES: tuple[Status, ...] = ("holds", "holds with caveats", "does not hold", "inconclusive")
 
+DECIDED: tuple[Status, ...] = ("holds", "does not hold")  # what a named condition can be
+
 MATERIAL = 0.10  # a share of units (saturated, dead) at or above this is material
-TRACE = 0.01  # below this share the effect is absent
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """A claim's status with its reason. "holds with caveats" means one thing only: the claim
+    holds under one named condition and not under another, each decided by its own numbers
+    (`conditions`, at least two, statuses differing). `scope` names the stand-in the evidence
+    is, when it is other data or sizes than the claim's ("book-scale stand-in"); `stability` is
+    the share of seed-bootstrap resamples that reproduce the status (None: not resampled)."""
+
     status: Status
     reason: str  # one sentence, built from the numbers
     numbers: dict[str, float] = field(default_factory=dict)  # undefined (NaN/inf) ones are dropped
+    conditions: dict[str, Status] = field(default_factory=dict)  # condition -> its own status
+    scope: str | None = None
+    stability: float | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"unknown verdict status {self.status!r}; valid: {', '.join(STATUSES)}")
+        if bad := {k: s for k, s in self.conditions.items() if s not in STATUSES}:
+            raise ValueError(f"unknown condition status {bad}; valid: {', '.join(STATUSES)}")
+        if self.status == "holds with caveats":
+            check_caveats(self.conditions)
         finite = {k: float(v) for k, v in self.numbers.items() if math.isfinite(v)}
         object.__setattr__(self, "numbers", finite)
+
+    @property
+    def headline(self) -> str:
+        """The status with its scope: "does not hold on the book-scale stand-in"."""
+        return self.status + (f" on the {self.scope}" if self.scope else "")
+
+
+def check_caveats(conditions: dict[str, Status]) -> None:
+    """Raise unless `conditions` names at least two conditions, each decided (holds / does not
+    hold), that differ: what "holds with caveats" needs."""
+    if len(conditions) < 2 or any(s not in DECIDED for s in conditions.values()) \
+            or len(set(conditions.values())) < 2:
+        raise ValueError(f"'holds with caveats' needs at least two named conditions, each "
+                         f"'holds' or 'does not hold', that differ; got {conditions or 'none'}")
+
+
+def combine(conditions: dict[str, Status]) -> Status:
+    """The status a map of decided conditions gives: theirs when they agree, "holds with
+    caveats" when some hold and others do not."""
+    statuses = set(conditions.values())
+    if not statuses or not statuses <= set(DECIDED):
+        raise ValueError(f"combine takes decided conditions ({', '.join(DECIDED)}), got {conditions}")
+    return statuses.pop() if len(statuses) == 1 else "holds with caveats"
+
+
+def conditions_text(conditions: dict[str, Status]) -> str:
+    """The map compactly, grouped by status: "holds: LSTM / GRU; does not hold: IRNN" (a slash
+    between names, since a name may hold a comma)."""
+    by: dict[str, list[str]] = {}
+    for name, status in conditions.items():
+        by.setdefault(status, []).append(name)
+    return "; ".join(f"{status}: {' / '.join(names)}" for status, names in by.items())
+
+
+@dataclass(frozen=True)
+class Regions:
+    """Where on the claim's quantity each status lies, in words."""
+
+    holds: str
+    does_not_hold: str
+    inconclusive: str
+
+    def text(self) -> str:
+        return (f"holds: {self.holds}; does not hold: {self.does_not_hold}; "
+                f"inconclusive: {self.inconclusive}")
 
 
 @dataclass(frozen=True)
@@ -43,6 +103,13 @@ class Claim:
     measurement: str  # what decides it
     decide: Callable[..., Verdict]  # takes one summary per experiment, in order
     literature: str  # what the original papers report (or the analytic fact), for comparison
+    quantity: str  # what is measured, the axis the regions lie on
+    effect: str  # the effect the article implies, as a size on that quantity
+    regions: Regions
+    reach: str | Callable[[str], str]  # the smallest and largest effect measurable (or, per scale, a function)
+
+    def reach_at(self, scale: str) -> str:
+        return self.reach(scale) if callable(self.reach) else self.reach
 
 
 CLAIMS: Registry[Claim] = Registry("claim")
@@ -57,17 +124,36 @@ def claim(**kw: Any) -> Callable[[Callable[..., Verdict]], Callable[..., Verdict
 
 
 def verdict(claim_id: str, scale: str) -> Verdict:
-    """Run (or reuse) the claim's experiments at `scale` and decide it.
+    """Run (or reuse) the claim's experiments at `scale`, decide it, and resample its seeds for
+    the verdict's stability (`stability.agreement`): below `stability.STABLE` it is
+    "inconclusive", with the share named.
 
     At `smoke` scale (sized for CI, not for evidence) the verdict is "inconclusive", with what
     the rule would say and the measured reason kept, so no page or table reads a smoke run as
     a finding."""
     c = CLAIMS[claim_id]
-    v = c.decide(*(experiments.run(name, scale).summary for name in c.experiments))
+    runs = [experiments.run(name, scale) for name in c.experiments]
+    v = c.decide(*(r.summary for r in runs))
+    v = steady(v, agreement(c.decide, v.status, runs))
     if scale != "smoke":
         return v
-    return Verdict("inconclusive", f"smoke scale is too small to judge (the rule gives "
-                   f"'{v.status}'); measured: {v.reason}", v.numbers)
+    return replace(v, status="inconclusive", reason=f"smoke scale is too small to judge (the rule "
+                   f"gives '{v.status}'); measured: {v.reason}")
+
+
+def steady(v: Verdict, share: float | None) -> Verdict:
+    """`v` with its stability; "inconclusive" when fewer than `STABLE` of the resamples agree."""
+    if share is None or share >= STABLE or v.status == "inconclusive":
+        return replace(v, stability=share)
+    return replace(v, status="inconclusive", stability=share,
+                   reason=f"the seeds do not settle it: only {share:.0%} of "
+                          f"{RESAMPLES} seed-bootstrap resamples give '{v.status}' "
+                          f"(stable from {STABLE:.0%}); on all seeds {v.reason}")
+
+
+def stability_text(v: Verdict) -> str:
+    """"87%" or "n/a" (nothing to resample: an analytic or single-run measurement)."""
+    return "n/a" if v.stability is None else f"{v.stability:.0%}"
 
 
 def fmt(x: float, digits: int = 2, *, nan: str = "not defined", inf: str = "unbounded") -> str:
@@ -128,12 +214,29 @@ def evidence(c: Claim, scale: str) -> str:
     return f"{scale} scale: {names}" + (f" on {known}" if known else "")
 
 
+def verdict_cell(v: Verdict) -> str:
+    """The status with its scope in bold, and the condition map when there is one."""
+    return f"**{v.headline}**" + (f" ({conditions_text(v.conditions)})" if v.conditions else "")
+
+
 def markdown_table(rows: list[tuple[Claim, Verdict]], scale: str) -> str:
-    """The verdict table as Markdown, one row per claim, with the data and scale its numbers
-    came from, linking each to its chapter."""
-    lines = [markdown_row(["Claim", "Verdict", "Measured", "From", "Literature", "Chapter"]),
-             "|---|---|---|---|---|---|"]
+    """The verdict table as Markdown, one row per claim, with its stability and the data and
+    scale its numbers came from, linking each to its chapter."""
+    lines = [markdown_row(["Claim", "Verdict", "Stability", "Measured", "From", "Literature",
+                           "Chapter"]), "|---|---|---|---|---|---|---|"]
     for c, v in rows:
-        lines.append(markdown_row([c.claim, f"**{v.status}**", v.reason, evidence(c, scale), c.literature,
-                                   f"{{doc}}`{c.chapter}`"]))
+        lines.append(markdown_row([c.claim, verdict_cell(v), stability_text(v), v.reason,
+                                   evidence(c, scale), c.literature, f"{{doc}}`{c.chapter}`"]))
+    return "\n".join(lines)
+
+
+def rules_table(scale: str) -> str:
+    """How each claim is decided, compactly: the quantity, the effect the article implies, the
+    regions on that quantity and what the experiment at `scale` can measure."""
+    lines = [markdown_row(["Claim", "Quantity", "Effect implied", "Regions", "Reach"]),
+             "|---|---|---|---|---|"]
+    for cid in CLAIMS:
+        c = CLAIMS[cid]
+        lines.append(markdown_row([f"{{doc}}`{cid} <{c.chapter}>`", c.quantity, c.effect,
+                                   c.regions.text(), c.reach_at(scale)]))
     return "\n".join(lines)

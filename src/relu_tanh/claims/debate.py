@@ -5,13 +5,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core import Verdict, claim, fmt
+from .. import experiments
+from .core import Regions, Verdict, claim, fmt
 
 RELU, GATED = "ReLU RNN", "gated"  # the two families of the proposition (recurrent.FAMILIES)
 VARIANT = "equal"  # decided at equal hidden size, as Le et al. compare (the LSTM has 4x the weights)
 SUCCESS_MARGIN = 1 / 3  # "matches": success rate at most this far below the gated family's
 SENSITIVITY_RATIO = 0.5  # ReLU solving on under half the gated family's share of the grid: fragile
-MAJORITY = 0.5  # matching on at least this share of the informative tasks: holds with caveats
+STEPS = {"mnist1d": 40, "fashion-rows": 28, "fashion-pixels": 784, "fashion-ppixels": 784}
+LONG_RANGE = 100  # steps: shorter tasks are not the long-range ones of Le et al. (2015), whose
+# adding problems run 150 to 400 steps and pixel tasks 784
+
+
+def length(task: str) -> int:
+    """Time steps of a debate task's sequences."""
+    return int(task[7:]) if task.startswith("adding-") else STEPS[task]
+
+
+def _reach(scale: str) -> str:
+    cfg = experiments.config_for("debate", scale)
+    steps = ", ".join(f"{t} ({length(t)} steps, {n:,} updates)" for t, n in zip(cfg.tasks, cfg.steps))
+    return (f"success rates in steps of one in {cfg.seeds} seeds per model, on {steps}; a model "
+            f"that solves only with more updates reads as failing")
 
 
 def compare(summary: dict[str, Any], optimizer: str) -> list[dict[str, Any]]:
@@ -48,9 +63,17 @@ def resting_optimizer(summary: dict[str, Any]) -> str:
              "trained the same way.",
        measurement="per task, the best ReLU RNN's success rate over seeds at its tuned (lr, clip) "
                    f"within {fmt(SUCCESS_MARGIN)} of the best gated net's, at equal hidden size, "
-                   "under the optimiser that makes more tasks informative; holds if on every "
-                   "informative task it matches and solves on at least "
-                   f"{fmt(SENSITIVITY_RATIO)} times the gated share of the grid")
+                   "under the optimiser that makes more tasks informative; holds if it matches on "
+                   "every informative task, and the reason says whether it also solves on at "
+                   f"least {fmt(SENSITIVITY_RATIO)} times the gated share of the grid",
+       quantity="per informative task, the best ReLU RNN's success rate over seeds minus the best "
+                "gated net's",
+       effect=f"matching: a success rate at most {fmt(SUCCESS_MARGIN)} below the gated net's",
+       regions=Regions(holds="it matches on every informative task",
+                       does_not_hold="it matches on fewer than half of them",
+                       inconclusive="no task informative, or it matches on some tasks only, "
+                                    "where a seed more or less decides"),
+       reach=_reach)
 def relu_rnn_vs_gated(s: dict[str, Any]) -> Verdict:
     opt = resting_optimizer(s)
     rows = compare(s, opt)
@@ -75,15 +98,17 @@ def relu_rnn_vs_gated(s: dict[str, Any]) -> Verdict:
     tail = (f" (with {opt}; with {other[0]} it matches on {numbers['other_matched']} of "
             f"{numbers['other_informative']} informative tasks)" if other else "")
     matched = numbers["matched"]
-    if matched == len(rows) and all(r["robust"] for r in rows):
-        return Verdict("holds", f"the best ReLU RNN matches the best gated net on all {len(rows)} "
-                       f"informative tasks and is about as robust to the grid ({detail}){tail}", numbers)
+    scope = (None if any(length(t) >= LONG_RANGE for t in s["tasks"])
+             else "short book-scale sequences")
     if matched == len(rows):
-        return Verdict("holds with caveats", f"the best ReLU RNN matches on all {len(rows)} "
-                       f"informative tasks, but solves on a much smaller share of the (lr, clip) "
-                       f"grid somewhere ({detail}){tail}", numbers)
-    if matched >= MAJORITY * len(rows):
-        return Verdict("holds with caveats", f"the best ReLU RNN matches on {matched} of "
-                       f"{len(rows)} informative tasks ({detail}){tail}", numbers)
+        robust = ("is about as robust to the grid" if all(r["robust"] for r in rows) else
+                  "solves on a much smaller share of the (lr, clip) grid somewhere, a point the "
+                  "claim does not make")
+        return Verdict("holds", f"the best ReLU RNN matches the best gated net on all {len(rows)} "
+                       f"informative tasks and {robust} ({detail}){tail}", numbers, scope=scope)
+    if matched >= len(rows) / 2:
+        return Verdict("inconclusive", f"the best ReLU RNN matches on {matched} of {len(rows)} "
+                       f"informative tasks, with success rates over so few seeds that one seed "
+                       f"decides a match ({detail}){tail}", numbers, scope=scope)
     return Verdict("does not hold", f"the best ReLU RNN matches on only {matched} of {len(rows)} "
-                   f"informative tasks ({detail}){tail}", numbers)
+                   f"informative tasks ({detail}){tail}", numbers, scope=scope)

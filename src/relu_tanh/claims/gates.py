@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from .core import Verdict, claim
+from .. import experiments
+from .core import Regions, Status, Verdict, claim, combine
 
 TRAINS_SHARE = 2 / 3  # an arm "trains" when at least two thirds of its seeds solve the task
 UNBOUNDED_GATES = ("relu",)
@@ -24,6 +25,14 @@ OTHER_STATES = ("relu", "identity")  # the state's tanh replaced, or removed
 REFERENCE = ("sigmoid", "tanh")
 
 Standing = Literal["trains", "fails", "partial"]
+
+
+def _reach(scale: str) -> str:
+    cfg = experiments.config_for("gates", scale)
+    return (f"seeds solved per arm in steps of one of the seeds, on adding problems of "
+            f"{cfg.length} steps over {cfg.train.epochs} epochs at rates "
+            f"{', '.join(f'{lr:g}' for lr in cfg.lrs)}: an arm that solves it only with longer "
+            f"training or another rate reads as failing")
 
 
 def standing(arm: dict[str, Any]) -> Standing:
@@ -106,14 +115,23 @@ def _reference_fails(s: dict[str, Any]) -> Verdict | None:
                    "baseline) at each arm's best learning rate, for sigmoid, hard-sigmoid, "
                    "clamped-ReLU and unbounded ReLU gates in LSTM and GRU (the bound matters if "
                    "ReLU gates fail where the bounded ones train), with runs diverged over the "
-                   "learning-rate grid and states that explode on longer sequences")
+                   "learning-rate grid and states that explode on longer sequences",
+       quantity="per cell, the seeds that solve the adding problem with unbounded ReLU gates at "
+                "their best rate, and whether those gates explode over the grid or on longer "
+                "sequences",
+       effect="a gate needs (0, 1): unbounded ReLU gates fail (no seed solves) or explode where "
+              "sigmoid gates train",
+       regions=Regions(holds="ReLU gates fail in every cell",
+                       does_not_hold="ReLU gates train (two thirds of the seeds) and do not "
+                                     "explode in every cell",
+                       inconclusive="the original cells do not train, or a ReLU arm is partial"),
+       reach=_reach)
 def gates_bounded(s: dict[str, Any]) -> Verdict:
-    """holds: sigmoid and the other bounded gates train, unbounded ReLU gates fail (the bound, not
-    the sigmoid's shape, is what a gate needs); holds with caveats: ReLU gates fail but so does a
-    bounded non-sigmoid gate (the bound is needed, the shape matters too), ReLU gates fail in
-    one cell only, or they train in every cell but explode (`explodes`) in some;
-    does not hold: ReLU gates train in every cell and explode in none; inconclusive: the
-    original cells did not train, or some ReLU arm is partial."""
+    """Decided per cell: ReLU gates that fail hold the claim there, ones that train and stay
+    stable refute it; ones that train at their best rate but explode (`explodes`) are two
+    named conditions, the best rate (does not hold) and the grid and longer sequences (holds).
+    Whether the bounded stand-ins train is said: the claim makes no point about the shape.
+    Inconclusive: the original cells did not train, or some ReLU arm is partial."""
     ref = _reference_fails(s)
     if ref:
         return ref
@@ -125,23 +143,30 @@ def gates_bounded(s: dict[str, Any]) -> Verdict:
     if not unbounded or "partial" in u:
         return Verdict("inconclusive", f"unbounded ReLU gates neither trained nor failed clearly "
                        f"({seen})", numbers)
-    if u == {"trains"}:
-        if _exploding(unbounded, 1):
-            return Verdict("holds with caveats", f"unbounded ReLU gates train ({seen}), but the "
-                           f"{_exploding(unbounded, 1)} gates explode: most runs over the "
-                           f"learning-rate grid diverge, or the state blows up on longer "
-                           f"sequences", numbers)
+    conditions: dict[str, Status] = {}
+    for (cell, _, _), a in unbounded.items():
+        if standing(a) == "fails":
+            conditions[cell.upper()] = "holds"
+        elif explodes(a):
+            conditions[f"{cell.upper()} at its best rate"] = "does not hold"
+            conditions[f"{cell.upper()} over the grid and longer sequences"] = "holds"
+        else:
+            conditions[cell.upper()] = "does not hold"
+    status = combine(conditions)
+    if status == "holds":
+        shape = ("every gate bounded to [0, 1] trains, sigmoid-shaped or not" if bounded and
+                 all(standing(a) == "trains" for a in bounded.values()) else
+                 "a bounded non-sigmoid gate fails too, so the bound is needed but not all a gate "
+                 "needs, a point the claim does not make")
+        return Verdict("holds", f"ReLU gates fail in every cell, and {shape} ({seen})", numbers)
+    if status == "does not hold":
         return Verdict("does not hold", f"unbounded ReLU gates train as well ({seen}): a gate "
                        f"need not be bounded to (0, 1) here", numbers)
-    if u == {"fails"}:
-        if bounded and all(standing(a) == "trains" for a in bounded.values()):
-            return Verdict("holds", f"ReLU gates fail while every gate bounded to [0, 1] trains, "
-                           f"sigmoid-shaped or not ({seen}): the bound is what matters", numbers)
-        return Verdict("holds with caveats", f"ReLU gates fail, but so does a bounded "
-                       f"non-sigmoid gate ({seen}): the bound is needed, yet not all that matters",
-                       numbers)
-    return Verdict("holds with caveats", f"ReLU gates fail in one cell and train in the other "
-                   f"({seen})", numbers)
+    exploding = _exploding(unbounded, 1)
+    return Verdict(status, f"ReLU gates fail or explode under some conditions and train under "
+                   f"others ({seen})" + (f"; the {exploding} gates train at their best rate but "
+                   f"explode: most runs over the learning-rate grid diverge, or the state blows "
+                   f"up on longer sequences" if exploding else ""), numbers, conditions)
 
 
 @claim(id="gates-state-tanh",
@@ -152,11 +177,20 @@ def gates_bounded(s: dict[str, Any]) -> Verdict:
              "makes the cell explode or fail to learn.",
        measurement="seeds that solve the adding problem at each arm's best learning rate, and "
                    "diverged runs and states that explode on longer sequences, for LSTM and GRU "
-                   "with sigmoid gates and the state's tanh replaced by ReLU or the identity")
+                   "with sigmoid gates and the state's tanh replaced by ReLU or the identity",
+       quantity="per cell and state (ReLU, identity), the seeds that solve the adding problem "
+                "at the best rate, and whether the arm explodes over the grid or on longer "
+                "sequences",
+       effect="without tanh the cell explodes or fails to learn (no seed solves)",
+       regions=Regions(holds="every state without tanh fails or explodes",
+                       does_not_hold="every one trains (two thirds of the seeds) and none "
+                                     "explodes",
+                       inconclusive="the original cells do not train, or an arm is partial"),
+       reach=_reach)
 def state_tanh(s: dict[str, Any]) -> Verdict:
-    """holds: every ReLU and identity state fails; does not hold: every one trains and none
-    explodes; holds with caveats: some fail, others train, or all train but some explode;
-    inconclusive: the original cells did not train, or an arm is partial."""
+    """Decided per (cell, state): an arm that fails or explodes holds the claim, one that trains
+    and stays stable refutes it; some of each is the named condition map. Inconclusive: the
+    original cells did not train, or an arm is partial."""
     ref = _reference_fails(s)
     if ref:
         return ref
@@ -170,18 +204,17 @@ def state_tanh(s: dict[str, Any]) -> Verdict:
     if not others or "partial" in st:
         return Verdict("inconclusive", f"a state without tanh neither trained nor failed clearly "
                        f"({seen})", numbers)
-    if st == {"fails"}:
-        return Verdict("holds", f"without tanh in the state no cell solved the task ({seen})",
-                       numbers)
-    if st == {"trains"}:
-        if _exploding(others, 2):
-            return Verdict("holds with caveats", f"with a ReLU state or none the cells train "
-                           f"({seen}), but the {_exploding(others, 2)} states explode: most "
-                           f"runs over the learning-rate grid diverge, or the state blows up on "
-                           f"longer sequences", numbers)
+    conditions: dict[str, Status] = {
+        f"{k[0].upper()} {k[2]}": "holds" if standing(a) == "fails" or explodes(a) else "does not hold"
+        for k, a in others.items()}
+    status = combine(conditions)
+    exploding = _exploding(others, 2)
+    blown = (f"; the {exploding} states explode: most runs over the learning-rate grid diverge, "
+             f"or the state blows up on longer sequences" if exploding else "")
+    if status == "holds":
+        return Verdict("holds", f"without tanh in the state every cell fails or explodes "
+                       f"({seen}){blown}", numbers)
+    if status == "does not hold":
         return Verdict("does not hold", f"with a ReLU state or none the cells train as well "
                        f"({seen})", numbers)
-    failed = ", ".join(f"{k[0].upper()} {k[2]}" for k, a in others.items()
-                       if standing(a) == "fails")
-    return Verdict("holds with caveats", f"only some cells need the tanh: {failed} failed ({seen})",
-                   numbers)
+    return Verdict(status, f"only some cells need the tanh ({seen}){blown}", numbers, conditions)

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from .core import Verdict, claim, fmt
+from .. import experiments
+from .core import Regions, Status, Verdict, claim, combine, fmt
 
 RATE_TOL = 0.01  # a per-step growth factor within 1% of 1 counts as "neither vanishes nor explodes"
 AGREE = 0.95  # a rule that predicts the fate of W^t for this share of matrices governs it
-MOSTLY = 0.75  # ... for this share: right for most matrices, with exceptions
 BOUND_TOL = 1e-9  # slack (in log) for "the measured norm never exceeds the bound"
 JUST_ABOVE = 1.5  # gamma ||W_h|| in (1, JUST_ABOVE]: just above Pascanu et al.'s bound
 HALF = 0.5  # vanishing in at least this share of settings just above the bound: far from necessary
@@ -19,6 +19,13 @@ MIN_SEEDS = 5  # R2 compares spreads over seeds: fewer cannot decide it
 DECIDED = 1.0  # decades: a setting where either arm's median |log10 ||dh_T/dh_0||| reaches this
 SUPERIOR = 0.64  # P(shared further from 1 than independent) from here on: worse (a "medium"
 # effect on Vargha and Delaney's 2000 scale, where 0.5 is no difference)
+
+
+def _reach(scale: str) -> str:
+    cfg = experiments.config_for("powers", scale)
+    return (f"growth factors per step from float64 products over {cfg.spectra.steps} steps, "
+            f"resolved to about {RATE_TOL:.0%}; shares over the matrices the sweep builds, so a "
+            f"share says as much about the sweep as about the rule")
 
 
 def fate(factor: float) -> str:
@@ -38,8 +45,18 @@ def fate(factor: float) -> str:
              "0 under repeated multiplication and entries above 1 blow up.",
        measurement="for constructed and random matrices, whether the largest entry |w_ij| (the "
                    "article's rule) or the spectral radius predicts if ||W^t|| vanishes, explodes "
-                   "or persists, with the fate read from the measured growth rate of ||W^t||")
+                   "or persists, with the fate read from the measured growth rate of ||W^t||",
+       quantity="the share of matrices whose fate under W^t the largest entry predicts, against "
+                "the share the spectral radius predicts",
+       effect="the entries decide: they predict the fate of (nearly) every matrix, at least 95%",
+       regions=Regions(holds="the entries predict at least 95% of the fates",
+                       does_not_hold="the spectral radius predicts at least 95% and the entries "
+                                     "fewer, with counterexamples",
+                       inconclusive="neither predicts 95%"),
+       reach=_reach)
 def powers_entries(summary: dict[str, Any]) -> Verdict:
+    """A counterexample refutes the entries' rule whatever share of the sweep it misses: the
+    share depends on which matrices the sweep builds, the counterexamples do not."""
     rows = summary["spectra"]["rows"]
     actual = [fate(r["rate"]) for r in rows]
     by_entries = [fate(r["max_entry"]) for r in rows]
@@ -54,9 +71,6 @@ def powers_entries(summary: dict[str, Any]) -> Verdict:
                f"{len(rows)} matrices, the spectral radius for {fmt(100 * sp, 0)}%")
     if e >= AGREE:
         return Verdict("holds", summary, numbers)
-    if sp >= AGREE and e >= MOSTLY:
-        return Verdict("holds with caveats", f"{summary}: the entries are right for most "
-                       f"matrices, but the spectrum decides", numbers)
     if sp >= AGREE:
         example = next((r for r in wrong if r["family"] == "constructed"), wrong[0])
         return Verdict("does not hold", f"{summary}; e.g. {example['name']} (largest entry "
@@ -75,7 +89,15 @@ def powers_entries(summary: dict[str, Any]) -> Verdict:
              "1/gamma, with gamma the largest slope of the activation.",
        measurement="per-step decay of ||dh_T/dh_{T-g}|| in input-driven tanh and sigmoid RNNs at "
                    "gamma ||W_h|| = eta below, near and above 1, against the bound eta^g; every "
-                   "seed's rate counts")
+                   "seed's rate counts",
+       quantity="below the bound (gamma ||W_h|| < 1): the slowest per-step decay of the gradient "
+                "norm and its largest excess over eta^g",
+       effect="sufficiency: every gradient below the bound vanishes, never above eta^g",
+       regions=Regions(holds="every rate below the bound vanishes and no norm exceeds eta^g",
+                       does_not_hold="some rate below the bound does not vanish, or a norm "
+                                     "exceeds eta^g",
+                       inconclusive="the sweep lacks settings below or just above the bound"),
+       reach=_reach)
 def pascanu_bound(summary: dict[str, Any]) -> Verdict:
     settings = summary["pascanu"]["settings"]
     below = {k: v for k, v in settings.items() if k[2] < 1}
@@ -95,12 +117,16 @@ def pascanu_bound(summary: dict[str, Any]) -> Verdict:
                        f"{fmt(float(np.exp(max(margin, 0))))}x", numbers)
     head = (f"below the bound every gradient vanished (slowest per-step factor "
             f"{fmt(worst_below)}) and none ever exceeded eta^g")
+    just = f"settings just above it (1 < gamma ||W_h|| <= {JUST_ABOVE:g})"
     if share >= HALF:
-        return Verdict("holds with caveats", f"{head}; but the condition is far from necessary: "
-                       f"{len(vanished_above)} of {len(above)} settings just above it "
-                       f"(1 < gamma ||W_h|| <= {JUST_ABOVE:g}) vanished too", numbers)
-    return Verdict("holds", f"{head}, and just above it {len(above) - len(vanished_above)} of "
-                   f"{len(above)} settings stopped vanishing", numbers)
+        return Verdict("holds", f"{head}; the claim does not say the condition is necessary, and "
+                       f"it is far from it: {len(vanished_above)} of {len(above)} {just} vanished "
+                       f"too", numbers)
+    return Verdict("holds", f"{head}, and {len(above) - len(vanished_above)} of {len(above)} "
+                   f"{just} stopped vanishing", numbers)
+
+
+VERB = {"vanishing": "vanish", "exploding": "explode"}
 
 
 def superiority(a: list[float], b: list[float]) -> float:
@@ -135,7 +161,14 @@ def shared_against_independent(s: dict[str, Any]) -> dict[tuple, dict[str, Any]]
                    "independent layers of the same distribution, same activation, scale and "
                    "initial state, in every setting where either arm's median is a decade or more "
                    "from 1; per side (vanishing, exploding) the mean probability that a shared-W "
-                   "run is further from 1 than an independent one")
+                   "run is further from 1 than an independent one",
+       quantity="per side (vanishing, exploding), the mean probability that a shared-W run ends "
+                "further from 1 than an independent-layer run (Vargha and Delaney's A)",
+       effect="shared W suffers more on both sides: A at least 0.64, a medium effect",
+       regions=Regions(holds="A at least 0.64 on both sides",
+                       does_not_hold="A below 0.64 on both sides",
+                       inconclusive="fewer than 5 seeds, or a side with no decided setting"),
+       reach=_reach)
 def shared_w(summary: dict[str, Any]) -> Verdict:
     s = summary["shared"]
     cmp = shared_against_independent(s)
@@ -149,18 +182,15 @@ def shared_w(summary: dict[str, Any]) -> Verdict:
         return Verdict("inconclusive", f"{s['seeds']} seeds, with {len(sides['vanishing'])} "
                        f"vanishing and {len(sides['exploding'])} exploding settings, cannot decide "
                        f"it", numbers)
-    worse = [side for side, a in sides.items() if np.mean(a) >= SUPERIOR]
+    conditions: dict[str, Status] = {f"where gradients {VERB[side]}": "holds" if np.mean(a) >= SUPERIOR
+                                     else "does not hold" for side, a in sides.items()}
     tally = (f"over {s['seeds']} seeds, a shared-W run is further from 1 than an independent one "
              f"with probability {fmt(numbers['superiority_vanishing'])} where gradients vanish and "
              f"{fmt(numbers['superiority_exploding'])} where they explode; its spread over seeds "
              f"is {fmt(spread, 1)}x the independent one's")
-    if len(worse) == 2:
-        return Verdict("holds", tally, numbers)
-    if worse:
-        verb = {"vanishing": "vanish", "exploding": "explode"}
-        other = "exploding" if worse == ["vanishing"] else "vanishing"
-        relief = (f", and better where they {verb[other]}"
-                  if np.mean(sides[other]) <= 1 - SUPERIOR else "")
-        return Verdict("holds with caveats", f"{tally}: it is worse only where they "
-                       f"{verb[worse[0]]}{relief}", numbers)
-    return Verdict("does not hold", tally, numbers)
+    status = combine(conditions)
+    if status != "holds with caveats":
+        return Verdict(status, tally, numbers)
+    better = [side for side, a in sides.items() if np.mean(a) <= 1 - SUPERIOR]
+    relief = f", and better where they {VERB[better[0]]}" if better else ""
+    return Verdict(status, f"{tally}: it is worse on one side only{relief}", numbers, conditions)

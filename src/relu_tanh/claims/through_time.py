@@ -8,13 +8,27 @@ from typing import Any
 
 import numpy as np
 
-from .core import Verdict, claim, fmt
+from .. import experiments
+from .core import Regions, Status, Verdict, claim, combine, fmt
 
 VANISHED = 1e-2  # ||dh_T/dh_t|| below this at the largest gap T: the gradient vanished
 MUCH_LESS = 1.0  # decades: "much less than sigmoid" when tanh's norm at gap T is >= 10x sigmoid's
 ALPHA = 0.05  # one-sided exact McNemar test over matched (learning rate, seed) pairs
 CLEAR = 0.20  # ReLU diverges "clearly more often": in at least 20 points more of the matched runs
 N_BOOT = 4000  # bootstrap resamples of the matched pairs for the interval of the difference
+
+
+def _map_reach(scale: str) -> str:
+    cfg = experiments.config_for("through_time", scale)
+    return (f"gradient norms down to float64 underflow over gaps of up to {cfg.map.length} steps, "
+            f"at recurrent weight scales {', '.join(f'{g:g}' for g in cfg.map.scales)} only")
+
+
+def _divergence_reach(scale: str) -> str:
+    cfg, n = experiments.config_for("through_time", scale), experiments.get("through_time").seeds[scale]
+    return (f"divergence shares in steps of 1/{len(cfg.divergence.lrs) * n} ({len(cfg.divergence.lrs)} "
+            f"rates x {n} seeds per arm), at rates {', '.join(f'{lr:g}' for lr in cfg.divergence.lrs)}: "
+            f"an arm where all or none diverge says nothing")
 
 
 def _vanished(ends: list[float]) -> bool | None:
@@ -34,7 +48,16 @@ def _vanished(ends: list[float]) -> bool | None:
        claim="tanh is not ideal in RNNs either: its gradient still vanishes through time, though "
              "much less than sigmoid's.",
        measurement="||dh_T/dh_t|| at the largest gap T at initialisation, tanh against sigmoid "
-                   "Elman RNNs at each recurrent weight scale of the sweep, every seed")
+                   "Elman RNNs at each recurrent weight scale of the sweep, every seed",
+       quantity="per recurrent weight scale, log10 ||dh_T/dh_t|| at the largest gap for tanh in "
+                "every seed, and its margin over sigmoid's where sigmoid's vanished",
+       effect="tanh's norm below 1e-2 (vanished) in every seed, yet at least ten times sigmoid's",
+       regions=Regions(holds="vanished at every scale, and at least tenfold sigmoid's",
+                       does_not_hold="vanished at no scale, or tenfold sigmoid's at fewer than "
+                                     "half the scales where sigmoid's vanished",
+                       inconclusive="a norm missing, sigmoid's vanished nowhere, or the seeds "
+                                    "split at every scale"),
+       reach=_map_reach)
 def tanh_vanishes_through_time(s: dict[str, Any]) -> Verdict:
     scales = sorted({g for kind, g in s["map"] if kind == "tanh"})
     tanh = {g: s["map"][("tanh", g)]["end"] for g in scales}
@@ -69,11 +92,14 @@ def tanh_vanishes_through_time(s: dict[str, Any]) -> Verdict:
     listed = lambda gs: ", ".join(f"{g:g}" for g in gs)
     kept = [g for g in scales if status[g] is False]
     split = [g for g in scales if status[g] is None]
-    return Verdict("holds with caveats",
+    conditions: dict[str, Status] = {f"scale {g:g}": "holds" if status[g] else "does not hold"
+                                     for g in scales if status[g] is not None}
+    verdict = combine(conditions)
+    return Verdict(verdict,
                    f"tanh's gradient vanished at weight scales up to {max(gone):g} ({len(gone)} "
                    f"of {len(scales)} scales)" + (f" but not at {listed(kept)}" if kept else "")
                    + (f"; the seeds split at {listed(split)}" if split else "") + f"; {compare}",
-                   numbers)
+                   numbers, conditions if verdict == "holds with caveats" else {})
 
 
 def mcnemar_greater(b: int, c: int) -> float:
@@ -87,8 +113,8 @@ def paired(relu: list[list[Any]], tanh: list[list[Any]]) -> dict[str, float]:
     """Divergence of ReLU and tanh over matched (learning rate, seed) pairs of one arm: shares,
     their difference with a bootstrap 95% interval over pairs, and the McNemar p-value. A pair
     with a missing run (None or NaN) is left out."""
-    pairs = np.array([(bool(r), bool(t)) for rl, tl in zip(relu, tanh) for r, t in zip(rl, tl)
-                      if _known(r) and _known(t)], dtype=float).reshape(-1, 2)
+    pairs = np.array(sorted((bool(r), bool(t)) for rl, tl in zip(relu, tanh) for r, t in zip(rl, tl)
+                            if _known(r) and _known(t)), dtype=float).reshape(-1, 2)  # sorted: no seed order
     n = len(pairs)
     if not n:
         return {"n": 0, "relu": math.nan, "tanh": math.nan, "diff": math.nan, "low": math.nan,
@@ -137,7 +163,18 @@ def arm_name(init: str, clipped: bool) -> str:
        measurement="share of diverged training runs (a non-finite loss or gradient, or a loss above the blow-up factor "
                    "times its first value) "
                    "on the adding problem, ReLU against tanh at matched learning rate and seed, "
-                   "in each arm (default or identity init, with or without clipping)")
+                   "in each arm (default or identity init, with or without clipping)",
+       quantity="per arm (init, clipping), ReLU's share of diverged runs minus tanh's over "
+                "matched (learning rate, seed) pairs, with a bootstrap 95% interval and an exact "
+                "McNemar test",
+       effect="far more easily: at least 20 points more of the matched runs diverge, "
+              "significantly (p < 0.05)",
+       regions=Regions(holds="a clear, significant excess in every informative arm",
+                       does_not_hold="the interval excludes a 20-point excess in every "
+                                     "informative arm",
+                       inconclusive="an arm neither clearly more nor clearly not, or no arm "
+                                    "where some runs diverge and others do not"),
+       reach=_divergence_reach)
 def relu_rnn_explodes(s: dict[str, Any]) -> Verdict:
     stats = arm_stats(s)
     arms = list(stats)
@@ -151,16 +188,17 @@ def relu_rnn_explodes(s: dict[str, Any]) -> Verdict:
     if not informative:
         return Verdict("inconclusive", "in no arm did the learning rates reach the point where "
                        "some runs diverge and others do not", numbers)
-    if more and len(more) == len(informative):
-        return Verdict("holds", "ReLU diverged clearly more often in every arm; "
-                       + "; ".join(map(told, more)), numbers)
-    if more:
-        rest = [k for k in informative if k not in more]
-        return Verdict("holds with caveats", "ReLU diverged clearly more often only in some arms; "
-                       + "; ".join(map(told, more)) + "; but " + "; ".join(map(told, rest)),
-                       numbers)
-    if any(status[k] == "not more" for k in informative):
-        return Verdict("does not hold", "in no arm did ReLU diverge clearly more often; "
-                       + "; ".join(map(told, informative)), numbers)
-    return Verdict("inconclusive", "the differences are within the spread over seeds; "
-                   + "; ".join(map(told, informative)), numbers)
+    decided: dict[str, Status] = {arm_name(*k): "holds" if status[k] == "more" else "does not hold"
+                                  for k in informative if status[k] in ("more", "not more")}
+    undecided = [k for k in informative if status[k] == "undecided"]
+    shown = "; ".join(map(told, informative))
+    if not decided or (undecided and len(set(decided.values())) < 2):
+        return Verdict("inconclusive", "in " + ", ".join(arm_name(*k) for k in undecided)
+                       + " the difference is within the spread over seeds, which decides the "
+                       f"claim; {shown}", numbers)
+    verdict = combine(decided)
+    words = {"holds": "ReLU diverged clearly more often in every arm",
+             "does not hold": "in no arm did ReLU diverge clearly more often",
+             "holds with caveats": "ReLU diverged clearly more often only in some arms"}
+    return Verdict(verdict, f"{words[verdict]}; {shown}", numbers,
+                   decided if verdict == "holds with caveats" else {})

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 
+from .. import experiments
 from ..experiments.vanishing import deepest
-from .core import Verdict, claim, fmt
+from .core import Regions, Status, Verdict, claim, combine, fmt
 
 VANISHED = 1e-2  # first-layer gradient below 1% of the last hidden layer's
 UNTRAINED = 0.8  # final training error at or above this (chance is 0.9) means "did not train"
@@ -28,6 +29,13 @@ def _label(keys: list[tuple]) -> str:
     return ", ".join(f"{a.upper()} {i}" for a, i in keys)
 
 
+def _reach(scale: str) -> str:
+    cfg = experiments.config_for("vanishing_train", scale)
+    return (f"gradient ratios down to float64 underflow at depths up to {max(cfg.depths)}; "
+            f"training over {cfg.train.epochs} epochs at rates {', '.join(f'{lr:g}' for lr in cfg.lrs)}, "
+            f"so a net that learns slowly reads as untrained")
+
+
 @claim(id="sigmoid-vanishing",
        literature="Glorot and Bengio (2010): deep sigmoid networks with standard initialisation "
                   "train badly.",
@@ -37,7 +45,16 @@ def _label(keys: list[tuple]) -> str:
        measurement="first/last hidden-layer gradient ratio at initialisation at the largest depth, "
                    "for every architecture and initialisation (vanished below 1%); whether the "
                    "deepest nets train (final training error below 0.8) at the best rate of the "
-                   "grid, with the shallowest nets as the control that the budget suffices")
+                   "grid, with the shallowest nets as the control that the budget suffices",
+       quantity="per architecture and initialisation of the deepest sigmoid nets: the first/last "
+                "hidden-layer gradient ratio at initialisation, and the final training error",
+       effect="a ratio below 1% (a hundredfold loss) and no training (error at least 0.8) in "
+              "every setting, while the shallowest nets train",
+       regions=Regions(holds="every setting's ratio below 1% and no deep net trains",
+                       does_not_hold="no setting's ratio below 1%, or every deep net trains anyway",
+                       inconclusive="a ratio or error missing, or the shallow controls do not "
+                                    "train either"),
+       reach=_reach)
 def sigmoid_vanishing(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Verdict:
     ratios = _at_depth(init, "sigmoid", "ratio")
     errors, shallow = _training(trained, "sigmoid")
@@ -59,7 +76,10 @@ def sigmoid_vanishing(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Ve
                        f"{len(ratios)} deep settings, but even the shallowest sigmoid nets "
                        f"({_label(failed_controls)}) did not train within the budget, so the deep "
                        f"ones' failure to train says nothing about depth", numbers)
-    if len(vanished) == len(ratios) and len(untrained) == len(errors):
+    conditions = {_label([k]): _setting(ratios.get(k), errors.get(k))
+                  for k in dict.fromkeys([*ratios, *errors])}
+    status = combine(conditions)
+    if status == "holds":
         return Verdict("holds",
                        f"at the largest depth the first layer gets between {fmt(min(ratios.values()))} "
                        f"and {fmt(max(ratios.values()))} of the last layer's gradient under every "
@@ -67,10 +87,17 @@ def sigmoid_vanishing(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Ve
                        f"training error {fmt(min(errors.values()))}) while the shallowest ones do",
                        numbers)
     trained_ok = [k for k in errors if k not in untrained]
-    return Verdict("holds with caveats",
+    return Verdict(status,
                    f"the gradient vanished in {len(vanished)} of {len(ratios)} deep settings, and "
                    f"{len(untrained)} of {len(errors)} deep networks failed to train"
-                   + (f"; {_label(trained_ok)} trained anyway" if trained_ok else ""), numbers)
+                   + (f"; {_label(trained_ok)} trained anyway" if trained_ok else ""), numbers,
+                   conditions if status == "holds with caveats" else {})
+
+
+def _setting(ratio: float | None, error: float | None) -> Status:
+    """One deep setting: the gradient vanished and the net did not train (where measured)."""
+    vanished = ratio is None or ratio < VANISHED
+    return "holds" if vanished and (error is None or error >= UNTRAINED) else "does not hold"
 
 
 @claim(id="tanh-alleviates",
@@ -81,7 +108,16 @@ def sigmoid_vanishing(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Ve
              "networks still lose the gradient.",
        measurement="per-layer gradient shrink factor of tanh against sigmoid at the largest depth, "
                    "and whether tanh's first/last ratio falls below 1% under each initialisation; "
-                   "the deepest tanh nets' training error at the best rate of the grid")
+                   "the deepest tanh nets' training error at the best rate of the grid",
+       quantity="at the largest depth, tanh's per-layer gradient factor against sigmoid's, and "
+                "tanh's first/last gradient ratio per architecture and initialisation",
+       effect="tanh's factor above sigmoid's everywhere, yet its ratio below 1% (still vanishing)",
+       regions=Regions(holds="tanh shrinks less than sigmoid and its ratio is below 1% in every "
+                             "setting",
+                       does_not_hold="tanh shrinks no less than sigmoid somewhere, or its ratio "
+                                     "stays at 1% or more in every setting",
+                       inconclusive="a gradient or error missing"),
+       reach=_reach)
 def tanh_alleviates(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Verdict:
     tanh_f, sig_f = _at_depth(init, "tanh", "factor"), _at_depth(init, "sigmoid", "factor")
     ratios = _at_depth(init, "tanh", "ratio")
@@ -105,11 +141,13 @@ def tanh_alleviates(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Verd
                        "deepest tanh networks kept their gradient under every initialisation "
                        f"(smallest first/last ratio {fmt(min(ratios.values()))})", numbers)
     if kept:
+        conditions: dict[str, Status] = {
+            _label([k]): "holds" if r < VANISHED else "does not hold" for k, r in ratios.items()}
         return Verdict("holds with caveats",
                        f"tanh shrinks the gradient less than sigmoid everywhere, but it vanishes only "
                        f"with the {', '.join(vanished)} initialisation; with {', '.join(kept)} the "
                        f"deepest tanh nets' first/last gradient ratio is as high as "
                        f"{fmt(max(ratios.values()))}, and {len(errors) - len(untrained)} of "
-                       f"{len(errors)} deepest tanh nets trained", numbers)
+                       f"{len(errors)} deepest tanh nets trained", numbers, conditions)
     return Verdict("holds", "tanh shrinks the gradient less than sigmoid, yet it still vanishes "
                    "under every initialisation", numbers)

@@ -35,6 +35,19 @@ EXPERIMENTS: Registry["Experiment"] = Registry("experiment")
 NOT_CHAPTERS = ("configs",)  # modules of this package that register no experiment
 
 
+Strata = dict[str, list[dict[str, Any]]]  # independent replicates, resampled within each stratum
+
+
+def by_seed(seeds: dict[int, dict[str, Any]]) -> Strata:
+    """The independent replicates of a run: by default each stored seed is one, in one stratum."""
+    return {"seeds": [seeds[k] for k in sorted(seeds)]}
+
+
+def as_seeds(strata: Strata) -> dict[int, dict[str, Any]]:
+    """Replicates back into what `summarize` takes, seeds 0..n-1 (a repeat is a seed of its own)."""
+    return dict(enumerate(strata["seeds"]))
+
+
 @dataclass(frozen=True)
 class Experiment:
     name: str
@@ -45,6 +58,10 @@ class Experiment:
     seeds: dict[str, int]  # scale -> default number of seeds
     run_seed: Callable[..., dict[str, Any]]
     summarize: Callable[[Any, dict[int, dict[str, Any]]], Any]
+    # what a seed bootstrap resamples (claims.stability): the stored seeds split into independent
+    # replicates, and replicates put back together as seeds, relabelled where outputs name them
+    replicates: Callable[[dict[int, dict[str, Any]]], Strata] = by_seed
+    as_seeds: Callable[[Strata], dict[int, dict[str, Any]]] = as_seeds
 
     def __post_init__(self) -> None:
         missing = set(SCALES) - set(self.configs) | set(SCALES) - set(self.seeds)

@@ -300,6 +300,24 @@ def families(rows: list[dict]) -> dict[tuple[str, str, str], dict[str, dict]]:
     return out
 
 
+def replicates(seeds: dict[int, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The runs regrouped by model seed, the independent replicates (a registry seed is a share
+    of a block's grid, not one). A stack trains every model seed at once, so each replicate
+    carries all the timing."""
+    timing = [t for k in sorted(seeds) for t in seeds[k]["timing"]]
+    runs: dict[int, list[dict[str, Any]]] = {}
+    for k in sorted(seeds):
+        for r in seeds[k]["runs"]:
+            runs.setdefault(r["seed"], []).append(r)
+    return {"model seeds": [{"runs": runs[s], "timing": timing} for s in sorted(runs)]}
+
+
+def as_seeds(strata: dict[str, list[dict[str, Any]]]) -> dict[int, dict[str, Any]]:
+    """Replicates back into `summarize`'s input, one per seed, each run relabelled with it."""
+    return {i: {**rep, "runs": [{**r, "seed": i} for r in rep["runs"]]}
+            for i, rep in enumerate(strata["model seeds"])}
+
+
 SMOKE = DebateConfig(tasks=("adding-20", "mnist1d"), steps=(20, 20), hidden=4, seeds=2,
                      eval_every=10, eval_examples=64, adding_train=256, adding_test=64,
                      n_train=256, n_test=64, lrs=LearningRates(sgd=(1e-2, 1e-1), adam=(3e-3, 3e-2)),
@@ -322,7 +340,7 @@ register(Experiment(
                 "LRU on the adding problem and sequential classification, SGD and Adam, tuned alike",
     configs=CONFIGS,
     seeds={scale: c.shares for scale, c in CONFIGS.items()},  # registry seeds: one block's shares
-    run_seed=run_seed, summarize=summarize,
+    run_seed=run_seed, summarize=summarize, replicates=replicates, as_seeds=as_seeds,
 ))
 
 

@@ -308,6 +308,20 @@ def summarize(cfg: PowersConfig, seeds: dict[int, dict[str, Any]]) -> dict[str, 
             "shared": summarize_shared(cfg.shared, part("shared"))}
 
 
+PARTS = ("shared", "spectra", "pascanu")
+
+
+def replicates(seeds: dict[int, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Each part's seeds, a stratum of its own: the parts run on different numbers of seeds."""
+    return {part: [seeds[k][part] for k in sorted(seeds) if part in seeds[k]] for part in PARTS}
+
+
+def as_seeds(strata: dict[str, list[dict[str, Any]]]) -> dict[int, dict[str, Any]]:
+    """Parts back into seeds 0..n-1, seed i holding the i-th replicate of every part that has one."""
+    n = max(len(reps) for reps in strata.values())
+    return {i: {part: reps[i] for part, reps in strata.items() if i < len(reps)} for i in range(n)}
+
+
 register(Experiment(
     name="powers",
     chapter="powers",
@@ -331,6 +345,8 @@ register(Experiment(
     seeds={"smoke": 5, "book": 6, "paper": 20},
     run_seed=run_seed,
     summarize=summarize,
+    replicates=replicates,
+    as_seeds=as_seeds,
 ))
 
 

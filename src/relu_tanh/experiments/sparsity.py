@@ -129,11 +129,19 @@ def summarize(cfg: SparsityConfig, seeds: dict[int, dict[str, Any]]) -> dict[tup
     return out
 
 
+def as_seeds(strata: dict[str, list[dict[str, Any]]]) -> dict[int, dict[str, Any]]:
+    """Replicates (seeds) back into `summarize`'s input as seeds 0..n-1, each row relabelled, so
+    a seed drawn twice is paired with its own rows twice, never merged (claims.stability)."""
+    return {i: {**out, "rows": [{**r, "seed": i} for r in out["rows"]]}
+            for i, out in enumerate(strata["seeds"])}
+
+
 register(Experiment(
     name="sparsity",
     chapter="sparsity",
     version=1,
     description="exact zeros, dead units and the train/test gap of ReLU vs leaky ReLU vs tanh CNNs",
+    as_seeds=as_seeds,
     configs={
         "smoke": SparsityConfig(n_train=256, n_test=128, target_error=0.6, lrs=(0.05,),
                                 train=TrainConfig(epochs=2, batch_size=64, log_every=50)),
