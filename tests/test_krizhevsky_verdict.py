@@ -24,52 +24,82 @@ def curve(epochs: float) -> list[float]:
     return [0.9] * (int(epochs) - 1) + [0.25]
 
 
+def rows(variant: str, relu: float, tanh: float, edge: str | None, diverged: tuple[str, ...],
+         cfg: krizhevsky.Figure1Config = CFG) -> list[dict]:
+    """One seed's runs of one pipeline: each activation's middle learning rate takes the given
+    epochs and its neighbours are slower (or, with `edge`, that activation's largest rate is
+    fastest). Activations in `diverged` diverge at their largest rate."""
+    out = []
+    for act, e0 in (("relu", relu), ("tanh", tanh)):
+        for k, lr in enumerate(cfg.lrs(variant, act)):
+            e = e0 if k == 1 or not math.isfinite(e0) else e0 + 3
+            if edge == act:
+                e = e0 if k == 1 else (max(e0 - 1, 1) if k == 2 else e)
+            div = act in diverged and k == 2
+            out.append({"variant": variant, "activation": act, "lr": lr,
+                        "train_error": [0.9] * 3 if div else curve(e),
+                        "test_error": [], "seconds": [], "diverged": div})
+    return out
+
+
 def summary(relu: list[float], tanh: list[float], *, edge: str | None = None,
-            diverged: tuple[str, ...] = ()) -> dict:
-    """A summary where each activation's middle learning rate takes the given epochs per seed and
-    its neighbours are slower (or, with `edge`, that activation's largest rate is fastest).
-    Activations in `diverged` diverge at their largest rate."""
-    seeds = {}
-    for i in range(len(relu)):
-        rows = []
-        for act, times in (("relu", relu), ("tanh", tanh)):
-            lrs = CFG.lrs("2012", act)
-            for k, lr in enumerate(lrs):
-                e = times[i]
-                if k != 1:
-                    e = e + 3 if math.isfinite(e) else e
-                if edge == act:
-                    e = times[i] if k == 1 else (max(times[i] - 1, 1) if k == 2 else e)
-                div = act in diverged and k == 2
-                rows.append({"variant": "2012", "activation": act, "lr": lr,
-                             "train_error": [0.9] * 3 if div else curve(e),
-                             "test_error": [], "seconds": [], "diverged": div})
-        seeds[i] = {"rows": rows, "data": "Fashion-MNIST (Xiao et al. 2017)"}
+            diverged: tuple[str, ...] = (), data: str = "Fashion-MNIST (Xiao et al. 2017)") -> dict:
+    """A one-pipeline (2012) summary from the given epochs per seed (see `rows`)."""
+    seeds = {i: {"rows": rows("2012", r, t, edge, diverged), "data": data}
+             for i, (r, t) in enumerate(zip(relu, tanh))}
     return krizhevsky.summarize(CFG, seeds)
+
+
+def two_pipelines(old: tuple[list[float], list[float]], new: tuple[list[float], list[float]]) -> dict:
+    """A summary of the 2012 and the modern pipeline, each from (relu, tanh) epochs per seed."""
+    cfg = krizhevsky.Figure1Config(variants=("2012", "modern"), lr_base=(0.01, 0.1, 0.01, 0.1),
+                                   lr_factors=(0.5, 1.0, 2.0), epochs=CAP, thresholds=(0.25,),
+                                   threshold=0.25)
+    seeds = {i: {"rows": rows("2012", *pair_old, None, (), cfg) + rows("modern", *pair_new, None, (), cfg),
+                 "data": "Fashion-MNIST (Xiao et al. 2017)"}
+             for i, (pair_old, pair_new) in enumerate(zip(zip(*old), zip(*new)))}
+    return krizhevsky.summarize(cfg, seeds)
 
 
 def decide(*args, **kw):
     return rule.relu_six_times(summary(*args, **kw))
 
 
-def test_holds_when_the_interval_reaches_six():
-    v = decide([2, 2, 3, 2, 2], [12, 14, 15, 13, 16])
+def test_holds_when_the_whole_interval_is_at_least_four():
+    v = decide([2, 2, 3, 2, 2], [12, 14, 15, 13, 16])  # ratios 5 to 8
     assert v.status == "holds", v.reason
-    assert v.numbers["low"] > 1 and v.numbers["high"] >= rule.PAPER_RATIO
+    assert v.numbers["low"] >= rule.CLAIM_FLOOR and not v.conditions
 
 
-def test_holds_when_the_interval_contains_six_without_exceeding_it():
+def test_inconclusive_when_the_interval_straddles_four():
     v = decide([2, 2, 2, 2, 2], [6, 8, 10, 14, 16])  # ratios 3 to 8
-    assert v.status == "holds", v.reason
-    assert v.numbers["low"] < rule.PAPER_RATIO <= v.numbers["high"]
-
-
-def test_faster_but_not_six_times_is_no_caveat_without_conditions():
-    """The rule's caveat names no condition, so the verdict is inconclusive (issue 20) until the
-    rule is rewritten; the rule itself still says what it found."""
-    v = decide([4, 4, 4, 4, 4], [10, 12, 9, 14, 13])  # ratios 2.25 to 3.5
     assert v.status == "inconclusive", v.reason
-    assert "less than six" in v.reason and v.scope == "book-scale stand-in"
+    assert v.numbers["low"] < rule.CLAIM_FLOOR <= v.numbers["high"]
+
+
+def test_faster_but_not_four_times_does_not_hold():
+    v = decide([4, 4, 4, 4, 4], [10, 12, 9, 14, 13])  # ratios 2.25 to 3.5
+    assert v.status == "does not hold", v.reason
+    assert "ReLU is reliably faster, but not 4 times" in v.reason
+    assert v.scope == "book-scale stand-in"
+
+
+def test_a_pipeline_decided_the_other_way_is_a_named_condition():
+    v = rule.relu_six_times(two_pipelines(([2] * 5, [12, 14, 15, 13, 16]), ([5] * 5, [5, 6, 5, 4, 5])))
+    assert v.status == "holds with caveats", v.reason
+    assert v.conditions == {"2012 pipeline": "holds", "modern pipeline": "does not hold"}
+    same = rule.relu_six_times(two_pipelines(([2] * 5, [12, 14, 15, 13, 16]), ([2] * 5, [12] * 5)))
+    assert same.status == "holds" and not same.conditions
+    # the 2012 pipeline is the claim's setup: when it is undecided, no condition decides
+    open_ = rule.relu_six_times(two_pipelines(([2] * 5, [6, 8, 10, 14, 16]), ([5] * 5, [5] * 5)))
+    assert open_.status == "inconclusive" and not open_.conditions
+
+
+def test_a_cap_too_short_for_four_says_holds_cannot_come_out():
+    v = decide([8, 8, 9, 8, 8], [10, 11, 12, 10, 11])  # the cap of 20 shows ratios up to 2.5
+    assert "'holds' cannot come out here" in v.reason
+    assert v.numbers["largest"] == pytest.approx(CAP / 8)
+    assert "cannot come out" not in decide([2] * 5, [12] * 5).reason
 
 
 def test_an_arm_censored_in_most_seeds_is_not_tuned():
@@ -81,17 +111,40 @@ def test_an_arm_censored_in_most_seeds_is_not_tuned():
 
 
 def test_censored_top_with_tuned_arms_is_inconclusive():
-    # tanh reached in 3 of 5 seeds (tuned), the other two never: the interval's top is open
-    v = decide([4, 4, 4, 4, 4], [10, 11, INF, 12, INF])
+    # tanh never reached in one seed: the interval starts below four and its top is open
+    v = decide([2, 2, 2, 2, 2], [6, 7, INF, 8, 9])  # ratios 3, 3.5, >= 10, 4, 4.5
     assert v.status == "inconclusive", v.reason
-    assert "never reached" in v.reason and v.numbers["tanh_reached"] <= 3
+    assert "never reached" in v.reason and v.numbers["tanh_reached"] == 4
     assert "high" not in v.numbers  # infinite, so not a number to glue
 
 
-def test_does_not_hold_when_the_upper_end_is_below_two():
+def test_seeds_without_a_held_out_rate_are_not_read_as_censored():
+    # tanh reaches in 3 of 5 seeds at its rate, so held out (2 of the other 4) it has no rate
+    v = decide([4, 4, 4, 4, 4], [10, 11, INF, 12, INF])
+    assert v.status == "inconclusive" and "no tuned tanh network" in v.reason
+
+
+def test_raced_runs_that_never_reach_are_censored_data():
+    """At paper scale each arm's rate comes from its race: a tanh run that never reaches 25%
+    within the cap is a lower bound on its ratio, and here every bound is at least four."""
+    cfg = krizhevsky.Figure1Config(variants=("2012",), lr_base=(0.01, 0.1), epochs=CAP,
+                                   thresholds=(0.25,), threshold=0.25, race_epochs=2,
+                                   check_arm=("2012", "relu"))
+    races = [{"variant": "2012", "activation": a, "lr": lr, "interior": True, "extensions": 0,
+              "errors": {}} for a, lr in (("relu", 0.01), ("tanh", 0.1))]
+    seeds = {i: {"rows": [{"variant": "2012", "activation": a, "lr": lr, "diverged": False,
+                           "train_error": curve(e), "test_error": [], "seconds": [], "images": 50_000}
+                          for a, lr, e in (("relu", 0.01, 4), ("tanh", 0.1, INF))],
+                 "data": "CIFAR-10 (JPEG copy)", "races": races} for i in range(5)}
+    v = rule.relu_six_times(krizhevsky.summarize(cfg, seeds))
+    assert v.status == "holds" and v.scope is None, v.reason
+    assert v.numbers["tanh_reached"] == 0 and v.numbers["low"] == pytest.approx(CAP / 4)
+
+
+def test_does_not_hold_when_neither_is_reliably_faster():
     v = decide([8, 9, 10, 8, 9], [7, 9, 11, 8, 10])  # ratios 0.875 to 1.11
     assert v.status == "does not hold", v.reason
-    assert v.numbers["high"] < rule.SEVERAL
+    assert v.numbers["high"] < rule.CLAIM_FLOOR and "neither is reliably faster" in v.reason
 
 
 def test_does_not_hold_when_tanh_is_faster():
@@ -100,10 +153,10 @@ def test_does_not_hold_when_tanh_is_faster():
     assert v.numbers["high"] < 1
 
 
-def test_inconclusive_when_the_interval_spans_one_and_two():
-    v = decide([5, 5, 5, 5, 5], [3, 15, 5, 12, 4])  # ratios 0.6 to 3
-    assert v.status == "inconclusive"
-    assert v.numbers["low"] < 1 and v.numbers["high"] >= rule.SEVERAL
+def test_an_interval_spanning_one_below_four_still_does_not_hold():
+    v = decide([5, 5, 5, 5, 5], [3, 15, 5, 12, 4])  # ratios 0.6 to 3: never six times
+    assert v.status == "does not hold", v.reason
+    assert v.numbers["low"] < 1 and v.numbers["high"] < rule.CLAIM_FLOOR
 
 
 def test_inconclusive_when_every_run_is_censored():
@@ -144,10 +197,13 @@ def test_learning_rate_is_chosen_on_the_other_seeds():
     assert krizhevsky.choose_lr(epochs, [0]) == lrs[0]
 
 
-def test_reason_names_the_data_not_cifar():
+def test_the_scope_names_a_stand_in_and_only_a_stand_in():
     v = decide([4, 4, 4, 4, 4], [10, 12, 9, 14, 13])
-    assert "Fashion-MNIST" in v.reason and "not CIFAR-10" in v.reason
+    assert "Fashion-MNIST" in v.reason and v.scope == "book-scale stand-in"
+    assert "does not hold on the book-scale stand-in" == v.headline
     assert "inf" not in v.reason and "nan" not in v.reason
+    cifar = rule.relu_six_times(summary([4] * 5, [10, 12, 9, 14, 13], data="CIFAR-10 (JPEG copy)"))
+    assert cifar.scope is None and cifar.headline == "does not hold"
 
 
 def test_pipeline_rows_never_show_inf_or_nan():
@@ -165,3 +221,18 @@ def test_a_nan_training_error_counts_as_never_reached_not_as_a_number():
     with pytest.raises(ValueError, match="NaN"):  # a NaN epoch count is refused, never ranked
         krizhevsky.choose_lr({0.1: [math.nan, 1.0, 2.0]}, [0, 1, 2])
     assert rule.relu_six_times(s).status == "holds"
+
+
+def test_the_stored_paper_run_decides_once_every_seed_is_in(monkeypatch):
+    from types import SimpleNamespace
+
+    from relu_tanh import experiments
+    from relu_tanh.claims import core
+    c, n = core.CLAIMS["relu-six-times"], experiments.get("krizhevsky").seeds["paper"]
+    stored = {"seeds": n - 1}
+    monkeypatch.setattr(core.experiments, "load_stored", lambda name, scale: SimpleNamespace(
+        seeds=dict.fromkeys(range(stored["seeds"]))))
+    assert core.decided_at(c, "book") == "book" and "Fashion-MNIST" in core.evidence(c, "book")
+    stored["seeds"] = n
+    assert core.decided_at(c, "book") == "paper" and core.decided_at(c, "smoke") == "smoke"
+    assert core.evidence(c, "book").startswith("paper scale") and "CIFAR-10" in core.evidence(c, "book")

@@ -107,6 +107,9 @@ class Claim:
     effect: str  # the effect the article implies, as a size on that quantity
     regions: Regions
     reach: str | Callable[[str], str]  # the smallest and largest effect measurable (or, per scale, a function)
+    # the scale whose stored records in results/ decide the claim once they hold every seed
+    # (its experiments' data are what the claim is about); until then, the scale asked for
+    stored: str | None = None
 
     def reach_at(self, scale: str) -> str:
         return self.reach(scale) if callable(self.reach) else self.reach
@@ -132,13 +135,28 @@ def verdict(claim_id: str, scale: str) -> Verdict:
     the rule would say and the measured reason kept, so no page or table reads a smoke run as
     a finding."""
     c = CLAIMS[claim_id]
-    runs = [experiments.run(name, scale) for name in c.experiments]
+    at = decided_at(c, scale)
+    runs = [experiments.run(name, scale) if at == scale else experiments.load_stored(name, at)
+            for name in c.experiments]
     v = c.decide(*(r.summary for r in runs))
     v = steady(v, agreement(c.decide, v.status, runs))
     if scale != "smoke":
         return v
     return replace(v, status="inconclusive", reason=f"smoke scale is too small to judge (the rule "
                    f"gives '{v.status}'); measured: {v.reason}")
+
+
+def decided_at(c: Claim, scale: str) -> str:
+    """The scale whose runs decide `c` when asked at `scale`: `c.stored` once every experiment
+    of the claim has all of that scale's seeds stored in results/, else `scale` itself (smoke
+    is always itself: CI never reads a finding)."""
+    if c.stored is None or scale == "smoke":
+        return scale
+    for name in c.experiments:
+        res = experiments.load_stored(name, c.stored)
+        if res is None or len(res.seeds) < experiments.get(name).seeds[c.stored]:
+            return scale
+    return c.stored
 
 
 def steady(v: Verdict, share: float | None) -> Verdict:
@@ -204,7 +222,7 @@ DATA_NAMES = {"fashion-mnist-small": "Fashion-MNIST subset", "fashion-mnist": "F
 def evidence(c: Claim, scale: str) -> str:
     """Where a verdict's numbers come from: the scale, the experiments, and the tasks and
     dataset their configs name (e.g. 'book scale: krizhevsky on the Fashion-MNIST subset')."""
-    data = []
+    data, scale = [], decided_at(c, scale)
     for name in c.experiments:
         cfg = experiments.config_for(name, scale)
         dataset = getattr(cfg, "dataset", None)

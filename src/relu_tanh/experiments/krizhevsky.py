@@ -325,7 +325,7 @@ def summarize(cfg: Figure1Config, seeds: dict[int, dict[str, Any]]) -> dict[str,
     out: dict[str, Any] = {"runs": runs, "data": first["data"], "arms": {}, "ratios": {},
                            "threshold": cfg.threshold, "variants": cfg.variants,
                            "epochs_cap": cfg.epochs, "seeds": len(seeds),
-                           "setting": setting(cfg, first["data"]), "raced": bool(races),
+                           "setting": setting(cfg, first["data"], first["rows"][0].get("images")), "raced": bool(races),
                            "check": first.get("check"), "ladder": ladder(cfg, seeds)}
     for variant, threshold in itertools.product(cfg.variants, cfg.thresholds):
         arms = {}
@@ -371,9 +371,10 @@ def ladder(cfg: Figure1Config, seeds: dict[int, dict[str, Any]]) -> dict[tuple[s
     return out
 
 
-def setting(cfg: Figure1Config, source: str) -> str:
-    """What a ratio was measured on, for verdicts and tables."""
-    n = "all" if cfg.n_train is None else f"{cfg.n_train:,}"
+def setting(cfg: Figure1Config, source: str, images: int | None = None) -> str:
+    """What a ratio was measured on, for verdicts and tables (`images`: how many the runs
+    had, where the config says "all")."""
+    n = f"{cfg.n_train or images:,}" if cfg.n_train or images else "all"
     return f"{source.split(' (')[0]}, {n} training images at {cfg.side}x{cfg.side}"
 
 
