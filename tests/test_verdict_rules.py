@@ -271,16 +271,29 @@ def test_sparsity_regularises_every_outcome():
 
 def test_sparsity_regularises_counts_only_runs_that_reached_the_target():
     rule = sparsity.sparsity_regularises
-    # one seed pair per setting reached the target: 2 pairs < MIN_PAIRS
+    # one seed reached the target, in both settings: 2 pairs from 1 seed < MIN_SEEDS
     censored = [0.01, None, None]
     v = rule(sparsity_summary(censored, [0.05, 0.06, 0.05], [0.05, 0.06, 0.05]))
     assert v.status == "inconclusive" and v.numbers["pairs_leaky_relu"] == 2
+    assert v.numbers["seeds_leaky_relu"] == 1
     assert v.numbers["total_leaky_relu"] == 6
     none = [None, None, None]
     assert rule(sparsity_summary(none, none, none)).status == "inconclusive"
     # the rival's runs that did not reach the target are left out, not counted as gap 0
     partial = rule(sparsity_summary([0.01, 0.012, 0.011], [None, 0.06, 0.055], [0.05, 0.06, 0.055]))
     assert partial.numbers["pairs_leaky_relu"] == 4
+
+
+def test_pairs_of_one_seed_count_once_in_the_interval():
+    """The settings of a seed are averaged before the interval, so twelve pairs from three
+    seeds give an interval over three values, not twelve."""
+    small, large = [0.01, 0.012, 0.011], [0.05, 0.06, 0.055]
+    four = tuple(("kaiming", lr) for lr in (0.01, 0.02, 0.05, 0.1))
+    v = sparsity.sparsity_regularises(sparsity_summary(small, large, large, settings=four))
+    assert v.numbers["pairs_tanh"] == 12 and v.numbers["seeds_tanh"] == 3
+    per_seed = [a - b for a, b in zip(small, large)]
+    assert (v.numbers["low_tanh"], v.numbers["high_tanh"]) == pytest.approx(
+        sparsity.mean_interval(per_seed)[1:])
 
 
 def test_mean_interval_covers_a_known_mean():
