@@ -33,6 +33,8 @@ from ..training.loop import TrainConfig
 from ..training.stacked import OPTIMIZERS, Member, Stacked, train_stacked
 from . import Experiment, register
 
+SGD_MOMENTUM = TrainConfig().momentum  # of every SGD setting (Le et al. 2015 used plain SGD)
+
 SOLVED_FRACTION = 0.1  # adding: solved = test MSE at most this fraction of the 1/6 baseline
 BLOWUP = 10.0  # adding: a test MSE above this multiple of the baseline counts as diverged
 TARGET_ERROR = {  # classification: solved = test error at most this (accuracy at least 1 - it)
@@ -140,7 +142,7 @@ def load_task(name: str, cfg: DebateConfig) -> tuple[Dataset, float, float]:
 
 def grid(cfg: DebateConfig, seeds: list[int]) -> list[Member]:
     """Every (optimiser, learning rate, clip) of the protocol at every seed: one stack's models
-    (SGD with momentum 0.9 or Adam with PyTorch's defaults; the seed fixes a model's
+    (SGD with momentum `SGD_MOMENTUM` or Adam with PyTorch's defaults; the seed fixes a model's
     initialisation and the order it draws its training examples in)."""
     return [Member(lr, s, opt, clip) for opt in OPTIMIZERS for lr in cfg.lrs[opt]
             for clip in cfg.clips for s in seeds]
