@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..store import results
+from ..store import inflight, results
 from ..store.registry import Registry
 from ..store import chapters
 from ..store.scales import SCALES
@@ -143,20 +143,41 @@ def run(name: str, scale: str, *, seeds: int | None = None, device: str = "cpu",
     Everything is checked before the first seed runs: scale, overrides, device, seed count and
     that the folder is writable. A stored record of another config or version is moved aside,
     a paper-scale one only with `force` (see `results`). Seeds another process has finished
-    meanwhile are skipped; each seed keeps its own provenance. With `unit="K/N"` only the K-th
-    of N interleaved shares of the seeds runs (`unit_seeds`), so N processes or machines can
-    fill one record; the result then holds whatever seeds are finished.
+    meanwhile are skipped, and a seed another live process is computing is left to it
+    (`store.inflight`): two runs of the same command split the seeds, each waits for the
+    other's, and both return the whole record. Each seed keeps its own provenance. With
+    `unit="K/N"` only the K-th of N interleaved shares of the seeds runs (`unit_seeds`), so N
+    processes or machines can fill one record; the result then holds that share's seeds and
+    whatever others are finished.
     """
     job = plan(name, scale, seeds=seeds, device=device, root=root, force=force, **overrides)
-    done = job.done
-    for i, seed in enumerate(unit_seeds(unit, job.n_seeds)):
-        if i and str(seed) not in done["seeds"]:
-            done = results.stored_seeds(job.path, job.head, force=True)  # another process may have run it
-        if str(seed) in done["seeds"]:
+    todo, waiting = unit_seeds(unit, job.n_seeds), False
+    while True:
+        step = inflight.claim_next(job.path, job.head, todo)
+        done = step.done
+        if step.seed is None and not step.held:
+            return job.result(done)
+        if step.seed is None:  # the rest are being computed by other processes: wait for them
+            if not waiting:
+                results.notice(f"waiting for seed(s) {list(step.held)} of {job.path}, which "
+                               f"another process is computing")
+            waiting = True
+            time.sleep(WAIT_S)
             continue
-        out, prov = run_unit(name, job.scale, seed, device, progress=progress, **overrides)
-        done = results.add_seed(job.path, job.head, seed, out, prov)
-    return job.result(done)
+        done = _run_claimed(job, step.seed, device, progress, overrides)
+
+
+WAIT_S = 1.0  # how often a run whose remaining seeds other processes hold looks again
+
+
+def _run_claimed(job: "Job", seed: int, device: str, progress: bool,
+                 overrides: dict[str, Any]) -> dict[str, Any]:
+    """Compute a seed this process has claimed, store it, drop the claim (also on failure)."""
+    try:
+        out, prov = run_unit(job.name, job.scale, seed, device, progress=progress, **overrides)
+        return results.add_seed(job.path, job.head, seed, out, prov)
+    finally:
+        inflight.release(job.path, seed)
 
 
 @dataclass(frozen=True)
@@ -194,6 +215,7 @@ def plan(name: str, scale: str, *, seeds: int | None = None, device: str = "cpu"
         raise ValueError(f"seeds must be at least 1, got {n_seeds}")
     env = results.RESULTS_ENV if root is not None else results.CACHE_ENV
     path = results.record_path(results.check_writable(root or results.cache_dir(), env), name, scale)
+    results.check_record_writable(path, env)
     head = record_header(name, scale, config)
     return Job(name, scale, config, n_seeds, path, head, results.stored_seeds(path, head, force))
 
@@ -207,7 +229,8 @@ def unit_seeds(unit: str | None, n_seeds: int) -> list[int]:
     except ValueError:
         raise ValueError(f"a unit is written K/N, e.g. 2/5 (the second of five), not {unit!r}") from None
     if not 1 <= k <= n:
-        raise ValueError(f"unit {unit!r}: K/N needs 1 <= K <= N")
+        valid = f"1/{n} to {n}/{n}" if n >= 1 else "1/1 (N is at least 1)"
+        raise ValueError(f"unit {unit!r}: K/N needs 1 <= K <= N; valid choices: {valid}")
     return list(range(k - 1, n_seeds, n))
 
 
