@@ -29,7 +29,7 @@ from ..store import inflight, results
 from ..store.registry import Registry
 from ..store import chapters
 from ..store.scales import SCALES
-from .configs import override, validate
+from .configs import check_type, override, validate
 
 EXPERIMENTS: Registry["Experiment"] = Registry("experiment")
 NOT_CHAPTERS = ("configs",)  # modules of this package that register no experiment
@@ -264,7 +264,11 @@ def load_stored(name: str, scale: str = "paper") -> Result | None:
     record = results.load_record(path)
     if record is None:
         return None
-    config = from_json(type(exp.configs[scale]), record["config"])
+    try:
+        config = from_json(type(exp.configs[scale]), record["config"])
+    except (TypeError, ValueError) as err:
+        raise results.RecordError(f"{path} holds a config that {name} cannot use ({err}); move "
+                                  f"it aside (mv {path} {path}.bad)") from None
     seeds = {int(s): v for s, v in record["seeds"].items()}
     shared = record.get("provenance", {})
     per_seed = record.get("seed_provenance", {})
@@ -273,7 +277,8 @@ def load_stored(name: str, scale: str = "paper") -> Result | None:
 
 
 def from_json(cls: type, d: dict[str, Any]) -> Any:
-    """Rebuild a (nested) frozen config from its JSON form: lists back to tuples.
+    """Rebuild a (nested) frozen config from its JSON form: lists back to tuples, each value
+    type-checked against its field (TypeError naming the field).
 
     Keys the class no longer has are dropped, so an older stored run still loads; its record
     on disk keeps them."""
@@ -285,5 +290,11 @@ def from_json(cls: type, d: dict[str, Any]) -> Any:
         value, hint = d[f.name], hints[f.name]
         if dataclasses.is_dataclass(hint) and isinstance(value, dict):
             value = from_json(hint, value)
-        kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+        kwargs[f.name] = _tuples(value)
+        if not dataclasses.is_dataclass(kwargs[f.name]):
+            check_type(f.name, kwargs[f.name], hint)
     return cls(**kwargs)
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value

@@ -25,7 +25,7 @@ def override(config: C, **changes: Any) -> C:
     for key, value in changes.items():
         if key not in fields:
             raise KeyError(f"{type(config).__name__} has no field {key!r}; valid: {', '.join(fields)}")
-        _check_type(key, value, hints[key])
+        check_type(key, value, hints[key])
     new = dataclasses.replace(config, **changes)  # type: ignore[type-var]
     validate(new, only=tuple(changes))
     return new
@@ -71,7 +71,7 @@ def _check_names(field: str, names: tuple[Any, ...], kind: str) -> None:
                          f"valid choices: {', '.join(valid)}")
 
 
-def _check_type(key: str, value: Any, hint: Any) -> None:
+def check_type(key: str, value: Any, hint: Any) -> None:
     origin = typing.get_origin(hint) or hint
     if origin is typing.Union or origin is types.UnionType:
         if any(_matches(value, h) for h in typing.get_args(hint)):
