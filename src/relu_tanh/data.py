@@ -29,6 +29,7 @@ from .store.registry import Registry
 from .store.results import REPO_DIR, atomic_file
 
 DATA_ENV = "RELU_TANH_DATA"
+IMAGE_SIDES = {"fashion-mnist": 28, "fashion-mnist-small": 28, "cifar10": 32}  # square images
 ASSETS = Path(__file__).resolve().parent / "assets"
 
 
