@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from . import claims, data, experiments, launch, paper
 from .store import results
-from .store.scales import SCALES, resolve
+from .store.scales import ENV_VAR, SCALES, resolve
 
 
 # Failures of files and data that a run meets: their messages name the file and what to do.
@@ -170,7 +171,8 @@ def cmd_paper(args: argparse.Namespace) -> int:
         return 0
     if args.budget is None:
         return error(ValueError("paper needs --budget SECONDS (or --plan to only print the plan)"))
-    print(f"paper run: {args.scale} scale on {results.device_name(args.device)}, budget "
+    told = " (from $RELU_TANH_SCALE)" if os.environ.get(ENV_VAR) == args.scale else ""
+    print(f"paper run: {args.scale} scale{told} on {results.device_name(args.device)}, budget "
           f"{args.budget:.0f} s, records in {root}", flush=True)
     try:
         summary = paper.run_paper(args.budget, root=root, device=args.device, scale=args.scale,

@@ -32,7 +32,7 @@ from ..store.scales import SCALES
 from .configs import check_type, override, validate
 
 EXPERIMENTS: Registry["Experiment"] = Registry("experiment")
-NOT_CHAPTERS = ("configs",)  # modules of this package that register no experiment
+NOT_CHAPTERS = ("configs", "costs")  # modules of this package that register no experiment
 
 
 Strata = dict[str, list[dict[str, Any]]]  # independent replicates, resampled within each stratum
@@ -164,14 +164,14 @@ def run(name: str, scale: str, *, seeds: int | None = None, device: str = "cpu",
             waiting = True
             time.sleep(WAIT_S)
             continue
-        done = _run_claimed(job, step.seed, device, progress, overrides)
+        done = run_claimed(job, step.seed, device, progress, **overrides)
 
 
 WAIT_S = 1.0  # how often a run whose remaining seeds other processes hold looks again
 
 
-def _run_claimed(job: "Job", seed: int, device: str, progress: bool,
-                 overrides: dict[str, Any]) -> dict[str, Any]:
+def run_claimed(job: "Job", seed: int, device: str, progress: bool = False,
+                **overrides: Any) -> dict[str, Any]:
     """Compute a seed this process has claimed, store it, drop the claim (also on failure)."""
     try:
         out, prov = run_unit(job.name, job.scale, seed, device, progress=progress, **overrides)
