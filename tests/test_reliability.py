@@ -438,7 +438,8 @@ def test_a_download_is_verified_before_it_is_decompressed(tmp_path, monkeypatch)
     assert set(data.DOWNLOAD_MD5) == {f"{stem}.gz" for stem in data.FASHION_FILES}
 
 
-def fake_cache(folder: Path, n: int = 4, labels=None, digest: str | None = None, drop=None) -> Path:
+def fake_cache(folder: Path, n: int = 4, labels=None, digest: str | None = None, drop=None,
+               arrays_digest: bool = True) -> Path:
     rng = np.random.default_rng(0)
     arrays = dict(x_train=rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8),
                   y_train=np.array(labels if labels is not None else [0, 1, 2, 3][:n], np.uint8),
@@ -449,6 +450,8 @@ def fake_cache(folder: Path, n: int = 4, labels=None, digest: str | None = None,
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / data.CIFAR_CACHE
     extra = {} if digest is None else {"archive_digest": np.array(digest)}
+    if arrays_digest and not drop:
+        extra["arrays_digest"] = np.array(data.arrays_digest(arrays))
     np.savez(path, source=np.array("test"), **extra, **arrays)
     return path
 
