@@ -416,3 +416,15 @@ def test_provenance_records_the_thread_count(tmp_path, tiny):
     t = tiny(seeds=1)
     res = experiments.run(t.name, "smoke", root=tmp_path)
     assert res.seed_provenance[0]["torch_threads"] == torch.get_num_threads()
+
+
+def test_a_damaged_set_aside_record_is_kept_when_another_is_moved_there(tmp_path, tiny):
+    t = tiny(seeds=1)
+    experiments.run(t.name, "smoke", root=tmp_path)
+    path = tmp_path / t.name / "smoke.json"
+    record = json.loads(path.read_text())
+    aside = results.aside_path(path, record["config"], 1)
+    aside.write_text('{"damaged": ')
+    experiments.run(t.name, "smoke", root=tmp_path, value=3)  # moves the record to `aside`
+    assert [p.read_text() for p in path.parent.glob(f"{aside.name}.corrupt-*")] == ['{"damaged": ']
+    assert json.loads(aside.read_text())["seeds"] == record["seeds"]

@@ -355,7 +355,8 @@ def _merge_into(dest: Path, record: dict[str, Any]) -> None:
     """Write `record` to `dest`, keeping the seeds a record already there holds."""
     try:
         old = load_record(dest) or {}
-    except RecordError:
+    except UnusableRecord as err:  # kept whole beside it, never overwritten
+        _set_aside_corrupt(dest, err.why)
         old = {}
     seeds = {**record["seeds"], **old.get("seeds", {})}
     prov = {**record.get("seed_provenance", {}), **old.get("seed_provenance", {})}
