@@ -160,7 +160,9 @@ def run(name: str, scale: str, *, seeds: int | None = None, device: str = "cpu",
         if step.seed is None:  # the rest are being computed by other processes: wait for them
             if not waiting:
                 results.notice(f"waiting for seed(s) {list(step.held)} of {job.path}, which "
-                               f"another process is computing")
+                               f"another process is computing (claims in "
+                               f"{inflight.claims_path(job.path)}; a claim from another host "
+                               f"whose process is gone must be deleted there)")
             waiting = True
             time.sleep(WAIT_S)
             continue
