@@ -14,7 +14,7 @@ from relu_tanh.store import chapters, results
 PACKAGE = results.PACKAGE_DIR
 ROOT = PACKAGE.parents[1]
 LAYERS = ("store", "data", "nets", "measure", "training", "experiments", "claims", "figures", "entry")
-CHAPTER_PACKAGES = {"experiments": {"configs"}, "claims": {"core", "stability"}, "figures": {"style"}}
+CHAPTER_PACKAGES = {"experiments": {"configs", "costs"}, "claims": {"core", "stability"}, "figures": {"style"}}
 
 
 def layer(parts: tuple[str, ...]) -> str | None:

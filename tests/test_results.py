@@ -56,7 +56,8 @@ def test_load_record_missing_is_none(tmp_path):
 
 def test_load_record_reads_a_record_and_rejects_other_json(tmp_path):
     path = tmp_path / "r.json"
-    results.write_atomic(path, {"config": {}, "seeds": {"0": {"v": 1}}})
+    results.write_atomic(path, {"experiment": "e", "scale": "smoke", "config": {},
+                                "seeds": {"0": {"v": 1}}})
     assert results.load_record(path)["seeds"] == {"0": {"v": 1}}
     results.write_atomic(path, {"a": 1})
     with pytest.raises(results.RecordError, match="not a results record"):

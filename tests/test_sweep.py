@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from relu_tanh import experiments, launch, paper
+from relu_tanh.experiments import costs
 from relu_tanh.cli import main
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -35,8 +36,15 @@ class Clocked:
 
 
 @pytest.fixture
-def clocked(register_experiment):
-    return lambda *args, **kw: Clocked(register_experiment, *args, **kw)
+def clocked(register_experiment, monkeypatch):
+    """`clocked(clock, cost=...)`: a Clocked experiment whose declared smoke-scale CPU cost per
+    unit is its `cost` (`experiments.costs`)."""
+    def make(*args, **kw):
+        c = Clocked(register_experiment, *args, **kw)
+        key = ("smoke", "cpu")
+        monkeypatch.setitem(costs.UNIT_SECONDS, key, {**costs.UNIT_SECONDS[key], c.name: c.cost})
+        return c
+    return make
 
 
 @pytest.mark.parametrize("n_seeds, parts", [(5, 1), (5, 2), (5, 3), (2, 4)])

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from . import claims, data, experiments, launch, paper
 from .store import results
-from .store.scales import SCALES, resolve
+from .store.scales import ENV_VAR, SCALES, resolve
 
 
 # Failures of files and data that a run meets: their messages name the file and what to do.
@@ -18,21 +19,48 @@ FILE_ERRORS = (results.RecordError, data.DatasetNotFound, data.ChecksumError, da
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    try:  # the user's input is checked here, before any work
-        if hasattr(args, "scale"):
-            args.scale = resolve(args.scale)
-        if getattr(args, "experiment", None):
-            experiments.get(args.experiment)
-        if getattr(args, "device", None):
-            results.check_device(args.device)
-        if getattr(args, "seeds", None) is not None and args.seeds < 1:
-            raise ValueError("--seeds must be at least 1")
+    try:  # every known bad input is checked here, before any work: one line, exit 2
+        check_input(args)
     except (KeyError, ValueError) as err:
         return error(err)
     try:  # any other error inside a run keeps its traceback
         return args.func(args)
     except FILE_ERRORS as err:
         return error(err, 1 if args.func is cmd_show else 2)
+
+
+def check_input(args: argparse.Namespace) -> None:
+    """Raise KeyError or ValueError (a one-line message naming the valid choices) for any input
+    that cannot work: scale, experiment names, device, seed count, unit, jobs, budget, threads."""
+    if hasattr(args, "scale"):
+        args.scale = resolve(args.scale, default="paper" if args.func is cmd_paper else None)
+    for flag in ("seeds", "jobs", "threads", "processes", "budget"):
+        value = getattr(args, flag, None)
+        if value is not None and not value > 0:
+            raise ValueError(f"--{flag} must be positive (above 0), got {value:g}")
+    for name in [getattr(args, "experiment", None), *getattr(args, "only", ())]:
+        if name is not None:
+            experiments.get(name)
+    if args.func is cmd_bench:
+        args.device = bench_device(args.scale, args.device)
+    elif args.func is cmd_paper and not args.plan:
+        args.device = args.device if args.device is not None else "cuda"
+    if getattr(args, "device", None) is not None:
+        results.check_device(args.device)
+    if getattr(args, "unit", None) is not None:
+        experiments.unit_seeds(args.unit, 1)
+
+
+def bench_device(scale: str, device: str | None) -> str:
+    """The device `bench` runs on: the one asked for, else the scale's, if this machine has it."""
+    from .measure import bench
+
+    sized_for = bench.bench_config(scale).device
+    if device is None and sized_for not in results.available_devices():
+        raise ValueError(f"bench at {scale} scale is sized for {sized_for}, which this machine "
+                         f"lacks; pass --device (available: {', '.join(results.available_devices())}) "
+                         f"or another --scale (valid choices: {', '.join(SCALES)})")
+    return device or sized_for
 
 
 def error(err: Exception, code: int = 2) -> int:
@@ -78,8 +106,9 @@ def parser() -> argparse.ArgumentParser:
     pap.add_argument("--out", type=Path, default=None,
                      help="where records go (default: $RELU_TANH_RESULTS or results/)")
     pap.add_argument("--device", default=None, help="default: cuda (Figure 1's spans: cpu works)")
-    pap.add_argument("--scale", choices=SCALES, default="paper",
-                     help="default: paper; smoke rehearses the whole run on a CPU in seconds")
+    pap.add_argument("--scale", choices=SCALES, default=None,
+                     help="default: $RELU_TANH_SCALE, else paper; smoke rehearses the whole run "
+                          "on a CPU in seconds")
     pap.add_argument("--only", nargs="+", default=(), metavar="EXPERIMENT",
                      help="these experiments only (in priority order)")
     pap.set_defaults(func=cmd_paper)
@@ -142,8 +171,8 @@ def cmd_paper(args: argparse.Namespace) -> int:
         return 0
     if args.budget is None:
         return error(ValueError("paper needs --budget SECONDS (or --plan to only print the plan)"))
-    args.device = results.check_device(args.device or "cuda")
-    print(f"paper run: {args.scale} scale on {results.device_name(args.device)}, budget "
+    told = " (from $RELU_TANH_SCALE)" if os.environ.get(ENV_VAR) == args.scale else ""
+    print(f"paper run: {args.scale} scale{told} on {results.device_name(args.device)}, budget "
           f"{args.budget:.0f} s, records in {root}", flush=True)
     try:
         summary = paper.run_paper(args.budget, root=root, device=args.device, scale=args.scale,
@@ -184,8 +213,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from .measure import bench
 
-    cfg = bench.bench_config(args.scale)
-    cfg = dataclasses.replace(cfg, device=results.check_device(args.device or cfg.device))
+    cfg = dataclasses.replace(bench.bench_config(args.scale), device=args.device)
     rows, copies = bench.run_sweep(cfg, progress=True)
     with bench.num_threads(cfg.threads):
         threads = torch.get_num_threads()

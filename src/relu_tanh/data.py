@@ -29,6 +29,7 @@ from .store.registry import Registry
 from .store.results import REPO_DIR, atomic_file
 
 DATA_ENV = "RELU_TANH_DATA"
+IMAGE_SIDES = {"fashion-mnist": 28, "fashion-mnist-small": 28, "cifar10": 32}  # square images
 ASSETS = Path(__file__).resolve().parent / "assets"
 
 
@@ -369,19 +370,51 @@ def _cifar_missing_message(dirs: list[Path], err: Exception | None) -> str:
             f"(or run once with network access), or put the JPEG copy {CIFAR_JPEG} there.")
 
 
+# sha256 of the arrays decoded from each known archive (`arrays_digest`): a cache is checked
+# against it, so its label alone (the archive digest stored in it) proves nothing. The official
+# binary release's is not measured here (no copy of it on the project's machines): a cache of
+# it is checked against the arrays digest stored when it was decoded.
+CIFAR_ARRAYS_SHA256 = {
+    CIFAR_JPEG_SHA256: "23e9d8c74d99cc6a74a7c3b81287133451d0a80cf87103df39b5724c40d50a3a",
+}
+REBUILD = "delete it and it is decoded again from the archive"
+
+
+def arrays_digest(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 over every array of CIFAR_KEYS: name, dtype, shape and bytes."""
+    h = hashlib.sha256()
+    for k in CIFAR_KEYS:
+        a = np.ascontiguousarray(arrays[k])
+        h.update(f"{k}:{a.dtype.str}:{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def read_cifar_cache(path: Path) -> tuple[str, dict[str, np.ndarray]]:
-    """The cache's source and arrays, once it proves to be decoded from a known archive (the
-    digest stored in it) and to hold CIFAR-shaped arrays; else CorruptDataFile naming it."""
+    """The cache's source and arrays, once their content proves them decoded from a known
+    archive (`CIFAR_ARRAYS_SHA256`, else the arrays digest stored at decoding) and
+    CIFAR-shaped; else CorruptDataFile naming it and saying how to rebuild it."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            source, digest = str(z["source"]), str(z["archive_digest"]) if "archive_digest" in z else None
+            stored = {k: str(z[k]) for k in ("source", "archive_digest", "arrays_digest") if k in z}
             arrays = {k: z[k] for k in CIFAR_KEYS}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
-        raise CorruptDataFile(_bad_cache(path, f"it cannot be read: {err}")) from None
-    if digest is None:
-        raise CorruptDataFile(_bad_cache(path, "it does not say which archive it was decoded from"))
-    if digest not in (CIFAR_BINARY_MD5, CIFAR_JPEG_SHA256):
-        raise CorruptDataFile(_bad_cache(path, f"it was decoded from an unknown archive, digest {digest}"))
+        # numpy calls anything that is not an npz "pickled data" and suggests loading it unsafely
+        why = "it is not an npz of plain arrays" if "pickle" in str(err) else f"it cannot be read: {err}"
+        raise CorruptDataFile(_bad_cache(path, why)) from None
+    archive = stored.get("archive_digest")
+    if archive not in (CIFAR_BINARY_MD5, CIFAR_JPEG_SHA256):
+        raise CorruptDataFile(_bad_cache(path, f"it was not decoded from a known archive (digest {archive})"))
+    _check_shapes(path, arrays)
+    expected = CIFAR_ARRAYS_SHA256.get(archive) or stored.get("arrays_digest")
+    if expected is None:
+        raise CorruptDataFile(_bad_cache(path, "it does not store the digest of its arrays"))
+    if arrays_digest(arrays) != expected:
+        raise CorruptDataFile(_bad_cache(path, "its images and labels are not those the archive holds"))
+    return stored.get("source", "CIFAR-10"), arrays
+
+
+def _check_shapes(path: Path, arrays: dict[str, np.ndarray]) -> None:
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.dtype != np.uint8 or x.shape[1:] != (32, 32, 3) or y.shape != x.shape[:1]:
@@ -389,21 +422,21 @@ def read_cifar_cache(path: Path) -> tuple[str, dict[str, np.ndarray]]:
                                                    f"and {y.shape}, not (N, 32, 32, 3) uint8 and (N,)"))
         if y.size and int(y.max()) >= len(CIFAR_CLASSES):
             raise CorruptDataFile(_bad_cache(path, f"its {split} labels reach {int(y.max())}"))
-    return source, arrays
 
 
 def _bad_cache(path: Path, why: str) -> str:
-    return f"{path} is not a valid CIFAR-10 cache ({why}); delete it and it is decoded again from the archive"
+    return f"{path} is not a valid CIFAR-10 cache ({why}); {REBUILD}"
 
 
 def write_cifar_cache(dirs: list[Path], source: str, digest: str, arrays: dict[str, np.ndarray]) -> None:
-    """Save the decoded arrays, with the digest of their archive, atomically into the first
-    writable dir (if any is)."""
+    """Save the decoded arrays, with the digests of their archive and of themselves,
+    atomically into the first writable dir (if any is)."""
     for d in dirs:
         try:
             d.mkdir(parents=True, exist_ok=True)
             with atomic_file(d / CIFAR_CACHE) as tmp:
-                np.savez(tmp, source=np.array(source), archive_digest=np.array(digest), **arrays)
+                np.savez(tmp, source=np.array(source), archive_digest=np.array(digest),
+                         arrays_digest=np.array(arrays_digest(arrays)), **arrays)
             return
         except OSError:
             continue
@@ -416,6 +449,9 @@ def cifar10_arrays(dirs: list[Path], archive_dirs: tuple[Path, ...] = ()) -> tup
     if cache is not None:
         return read_cifar_cache(cache)
     source, digest, arrays = decode_cifar10([*dirs, *archive_dirs])
+    if CIFAR_ARRAYS_SHA256.get(digest, arrays_digest(arrays)) != arrays_digest(arrays):
+        raise CorruptDataFile(f"{source} decodes to other pixels than the pinned ones; decode it "
+                              f"with the pinned pillow (requirements.txt)")
     write_cifar_cache(dirs, source, digest, arrays)
     return source, arrays
 

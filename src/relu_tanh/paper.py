@@ -3,10 +3,12 @@
 Experiments run in `PRIORITY` order (the GPU cost benchmark first, then Figure 1 on CIFAR-10,
 then every other experiment in book order), one seed (unit) at a time, each saved as soon as it
 finishes, so a run cut short keeps every finished unit and the same command resumes it. A unit
-starts only if the time left is at least its expected time: the mean of the experiment's
-finished units, or, before the first, the mean of every unit run so far in this call. A unit
-that started runs to its end (the caller's own time-out is the hard stop). An experiment that
-fails is reported and the next one runs.
+starts only if the time left is at least its expected time: the mean of its units timed in this
+call, and before the first, `estimate` (the cost declared in `experiments.costs`, or the stored
+seeds' mean `wall_s` from this device class if larger). An experiment whose unit has no estimate, is sized for another device,
+or takes longer than the whole budget is refused with its reason. A unit that started runs to
+its end. Seeds are claimed as `experiments.run` claims them, so two paper processes split the
+work. An experiment that fails is reported and the next one runs.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import experiments
-from .experiments import krizhevsky_units
-from .store import results
+from .experiments import costs, krizhevsky_units
+from .store import inflight, results
 
 PRIORITY = ("cost_micro", "krizhevsky")  # the headline comparisons first; then the book's order
 SPANNED = {"krizhevsky": krizhevsky_units}  # experiments whose raced configs run in spans
@@ -77,14 +79,13 @@ def run_paper(budget_s: float, *, root: Path | None = None, device: str = "cuda"
     names = order(only)
     for name in names:  # everything is checked before the first unit runs
         experiments.plan(name, scale, device=device, root=root)
-    start, summary, spent = clock(), [], []
+    start, summary = clock(), []
     for name in names:
         if spanned(name, scale) is not None:
             summary.append(_run_spans(name, scale, device, root, start + budget_s - clock(),
                                       threads, clock))
             continue
-        summary.append(_run_experiment(name, scale, device, root, start + budget_s, start, clock,
-                                       spent))
+        summary.append(_run_experiment(name, scale, device, root, start + budget_s, start, clock))
     return summary
 
 
@@ -102,28 +103,63 @@ def _run_spans(name: str, scale: str, device: str, root: Path, budget_s: float,
 
 
 def _run_experiment(name: str, scale: str, device: str, root: Path, deadline: float,
-                    start: float, clock, spent: list[float]) -> Progress:
-    """Run `name`'s missing seeds while they fit; `spent` collects every unit's seconds."""
+                    start: float, clock) -> Progress:
+    """Run `name`'s missing seeds while each one's estimate fits the time left."""
     job = experiments.plan(name, scale, device=device, root=root)
-    walls = [s["wall_s"] for s in job.done["seeds"].values() if "wall_s" in s]
     p = Progress(name, job.n_seeds - len(job.missing), job.n_seeds)
-    for seed in job.missing:
-        left, prior = deadline - clock(), walls or spent
-        if left <= 0 or (prior and left < sum(prior) / len(prior)):
-            p.status = "partial (budget)"
-            break
+    expected, why = estimate(name, scale, device, job.done)
+    if job.missing and expected is None:
+        return _refused(p, why, start, clock)
+    if job.missing and expected > deadline - start:
+        return _refused(p, f"a unit takes ~{expected:.0f} s on {costs.device_class(device)} "
+                           f"({why}), more than the whole budget", start, clock)
+    walls: list[float] = []
+    while True:
+        if deadline - clock() < (sum(walls) / len(walls) if walls else expected or 0.0):
+            p.status = "partial (budget)" if job.n_seeds > p.seeds else p.status
+            return p
+        step = inflight.claim_next(job.path, job.head, list(range(job.n_seeds)))
+        p.seeds = len([s for s in step.done["seeds"] if int(s) < job.n_seeds])
+        if step.seed is None:
+            p.status = "done" if not step.held else f"partial (seeds {list(step.held)} running elsewhere)"
+            return p
         t0 = clock()
         try:
-            experiments.run(name, scale, seeds=seed + 1, device=device, root=root)
+            experiments.run_claimed(job, step.seed, device, progress=False)
         except Exception as err:  # one experiment's failure must not cost the others their turn
             p.status = f"failed: {type(err).__name__}: {err}"
-            print(f"[{clock() - start:7.1f} s] {name} seed {seed}: FAILED ({p.status})", flush=True)
-            break
+            print(f"[{clock() - start:7.1f} s] {name} seed {step.seed}: FAILED ({p.status})", flush=True)
+            return p
         walls.append(clock() - t0)
-        spent.append(walls[-1])
         p.seeds, p.seconds = p.seeds + 1, p.seconds + walls[-1]
-        print(f"[{clock() - start:7.1f} s] {name} seed {seed + 1}/{job.n_seeds}: "
+        print(f"[{clock() - start:7.1f} s] {name} seed {step.seed + 1}/{job.n_seeds}: "
               f"{walls[-1]:.1f} s", flush=True)
+
+
+def estimate(name: str, scale: str, device: str, done: dict) -> tuple[float | None, str]:
+    """Expected seconds of one unit of `name` on `device`, and where the number comes from:
+    the larger of its declared cost and the mean `wall_s` of its stored seeds from this device
+    class; None (with the reason) if neither exists or the config is sized for another device."""
+    kind = costs.device_class(device)
+    sized_for = getattr(experiments.config_for(name, scale), "device", None)
+    if isinstance(sized_for, str) and costs.device_class(sized_for) != kind:
+        return None, f"its {scale}-scale config is sized for {sized_for}, not {kind}"
+    walls = [out["wall_s"] for s, out in done["seeds"].items()
+             if isinstance(out.get("wall_s"), (int, float))
+             and costs.device_class(done["seed_provenance"].get(s, {}).get("device", "cpu")) == kind]
+    stored = sum(walls) / len(walls) if walls else None
+    declared = costs.declared(name, scale, device)
+    if stored is not None and (declared is None or stored > declared):
+        return stored, f"the mean of {len(walls)} stored seed(s)"
+    if declared is not None:
+        return declared, "declared in experiments/costs.py"
+    return None, (f"no cost of a {scale}-scale unit on {kind} is declared or stored; time one "
+                  f"with `python -m relu_tanh run {name} --scale {scale} --device {device} --seeds 1`")
+
+
+def _refused(p: Progress, why: str, start: float, clock) -> Progress:
+    p.status = f"refused: {why}"
+    print(f"[{clock() - start:7.1f} s] {p.name}: refused: {why}", flush=True)
     return p
 
 

@@ -25,14 +25,14 @@ from typing import Any, Callable
 
 import torch
 
-from ..store import results
+from ..store import inflight, results
 from ..store.registry import Registry
 from ..store import chapters
 from ..store.scales import SCALES
-from .configs import override, validate
+from .configs import check_type, override, validate
 
 EXPERIMENTS: Registry["Experiment"] = Registry("experiment")
-NOT_CHAPTERS = ("configs",)  # modules of this package that register no experiment
+NOT_CHAPTERS = ("configs", "costs")  # modules of this package that register no experiment
 
 
 Strata = dict[str, list[dict[str, Any]]]  # independent replicates, resampled within each stratum
@@ -143,20 +143,43 @@ def run(name: str, scale: str, *, seeds: int | None = None, device: str = "cpu",
     Everything is checked before the first seed runs: scale, overrides, device, seed count and
     that the folder is writable. A stored record of another config or version is moved aside,
     a paper-scale one only with `force` (see `results`). Seeds another process has finished
-    meanwhile are skipped; each seed keeps its own provenance. With `unit="K/N"` only the K-th
-    of N interleaved shares of the seeds runs (`unit_seeds`), so N processes or machines can
-    fill one record; the result then holds whatever seeds are finished.
+    meanwhile are skipped, and a seed another live process is computing is left to it
+    (`store.inflight`): two runs of the same command split the seeds, each waits for the
+    other's, and both return the whole record. Each seed keeps its own provenance. With
+    `unit="K/N"` only the K-th of N interleaved shares of the seeds runs (`unit_seeds`), so N
+    processes or machines can fill one record; the result then holds that share's seeds and
+    whatever others are finished.
     """
     job = plan(name, scale, seeds=seeds, device=device, root=root, force=force, **overrides)
-    done = job.done
-    for i, seed in enumerate(unit_seeds(unit, job.n_seeds)):
-        if i and str(seed) not in done["seeds"]:
-            done = results.stored_seeds(job.path, job.head, force=True)  # another process may have run it
-        if str(seed) in done["seeds"]:
+    todo, waiting = unit_seeds(unit, job.n_seeds), False
+    while True:
+        step = inflight.claim_next(job.path, job.head, todo)
+        done = step.done
+        if step.seed is None and not step.held:
+            return job.result(done)
+        if step.seed is None:  # the rest are being computed by other processes: wait for them
+            if not waiting:
+                results.notice(f"waiting for seed(s) {list(step.held)} of {job.path}, which "
+                               f"another process is computing (claims in "
+                               f"{inflight.claims_path(job.path)}; a claim from another host "
+                               f"whose process is gone must be deleted there)")
+            waiting = True
+            time.sleep(WAIT_S)
             continue
-        out, prov = run_unit(name, job.scale, seed, device, progress=progress, **overrides)
-        done = results.add_seed(job.path, job.head, seed, out, prov)
-    return job.result(done)
+        done = run_claimed(job, step.seed, device, progress, **overrides)
+
+
+WAIT_S = 1.0  # how often a run whose remaining seeds other processes hold looks again
+
+
+def run_claimed(job: "Job", seed: int, device: str, progress: bool = False,
+                **overrides: Any) -> dict[str, Any]:
+    """Compute a seed this process has claimed, store it, drop the claim (also on failure)."""
+    try:
+        out, prov = run_unit(job.name, job.scale, seed, device, progress=progress, **overrides)
+        return results.add_seed(job.path, job.head, seed, out, prov)
+    finally:
+        inflight.release(job.path, seed)
 
 
 @dataclass(frozen=True)
@@ -194,6 +217,7 @@ def plan(name: str, scale: str, *, seeds: int | None = None, device: str = "cpu"
         raise ValueError(f"seeds must be at least 1, got {n_seeds}")
     env = results.RESULTS_ENV if root is not None else results.CACHE_ENV
     path = results.record_path(results.check_writable(root or results.cache_dir(), env), name, scale)
+    results.check_record_writable(path, env)
     head = record_header(name, scale, config)
     return Job(name, scale, config, n_seeds, path, head, results.stored_seeds(path, head, force))
 
@@ -207,7 +231,8 @@ def unit_seeds(unit: str | None, n_seeds: int) -> list[int]:
     except ValueError:
         raise ValueError(f"a unit is written K/N, e.g. 2/5 (the second of five), not {unit!r}") from None
     if not 1 <= k <= n:
-        raise ValueError(f"unit {unit!r}: K/N needs 1 <= K <= N")
+        valid = f"1/{n} to {n}/{n}" if n >= 1 else "1/1 (N is at least 1)"
+        raise ValueError(f"unit {unit!r}: K/N needs 1 <= K <= N; valid choices: {valid}")
     return list(range(k - 1, n_seeds, n))
 
 
@@ -241,7 +266,11 @@ def load_stored(name: str, scale: str = "paper") -> Result | None:
     record = results.load_record(path)
     if record is None:
         return None
-    config = from_json(type(exp.configs[scale]), record["config"])
+    try:
+        config = from_json(type(exp.configs[scale]), record["config"])
+    except (TypeError, ValueError) as err:
+        raise results.RecordError(f"{path} holds a config that {name} cannot use ({err}); move "
+                                  f"it aside (mv {path} {path}.bad)") from None
     seeds = {int(s): v for s, v in record["seeds"].items()}
     shared = record.get("provenance", {})
     per_seed = record.get("seed_provenance", {})
@@ -250,7 +279,8 @@ def load_stored(name: str, scale: str = "paper") -> Result | None:
 
 
 def from_json(cls: type, d: dict[str, Any]) -> Any:
-    """Rebuild a (nested) frozen config from its JSON form: lists back to tuples.
+    """Rebuild a (nested) frozen config from its JSON form: lists back to tuples, each value
+    type-checked against its field (TypeError naming the field).
 
     Keys the class no longer has are dropped, so an older stored run still loads; its record
     on disk keeps them."""
@@ -262,5 +292,11 @@ def from_json(cls: type, d: dict[str, Any]) -> Any:
         value, hint = d[f.name], hints[f.name]
         if dataclasses.is_dataclass(hint) and isinstance(value, dict):
             value = from_json(hint, value)
-        kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+        kwargs[f.name] = _tuples(value)
+        if not dataclasses.is_dataclass(kwargs[f.name]):
+            check_type(f.name, kwargs[f.name], hint)
     return cls(**kwargs)
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value

@@ -1,14 +1,16 @@
 """Type-checked, validated overrides of an experiment's frozen config: an unknown field, a value
-of the wrong type or one that cannot work fails before any seed runs, with a one-line error."""
+of the wrong type or one that cannot work (a name, a number out of its field's range, a divisor
+that does not divide) fails before any seed runs, with a one-line error."""
 
 from __future__ import annotations
 
 import dataclasses
-import re
+import math
 import types
 import typing
 from typing import Any, TypeVar
 
+from .. import data
 from ..data import DATASETS
 from ..nets.activations import ACTIVATIONS
 
@@ -17,49 +19,91 @@ C = TypeVar("C")
 
 def override(config: C, **changes: Any) -> C:
     """A copy of a frozen dataclass config with `changes`; unknown keys and wrong types raise
-    TypeError/KeyError, values that cannot work (`validate`) raise ValueError, all before
-    anything runs. The generic checks apply to the changed fields (the defaults are the
-    author's, and tested); a config's own `validate()` method, if it has one, sees the result."""
+    TypeError/KeyError, values that cannot work (`validate`, on the whole result) raise
+    ValueError, all before anything runs."""
     fields = {f.name: f for f in dataclasses.fields(config)}  # type: ignore[arg-type]
     hints = typing.get_type_hints(type(config))
     for key, value in changes.items():
         if key not in fields:
             raise KeyError(f"{type(config).__name__} has no field {key!r}; valid: {', '.join(fields)}")
-        _check_type(key, value, hints[key])
+        check_type(key, value, hints[key])
     new = dataclasses.replace(config, **changes)  # type: ignore[type-var]
-    validate(new, only=tuple(changes))
+    validate(new)
     return new
 
 
 # Generic rules by field name, so every experiment's config gets them without code of its own.
-POSITIVE = re.compile(r"(n_\w+|\w*batch\w*|\w+_samples|epochs|repeats|rounds|grid_points|lrs?)$")
+# Every number must be finite and positive (widths, depths, counts, sizes, rates, ...), except:
+AT_LEAST_ZERO = {"race_epochs", "max_extensions", "warmup", "tuning_seeds"}  # 0: none
+FRACTIONS = {"level", "solve_fraction", "target_error", "threshold", "thresholds"}  # in (0, 1)
+MOMENTA = {"momentum"}  # in [0, 1)
+ABOVE_ONE = {"lr_step"}  # a factor that must move the rate
 NAMED = {"activation": "activation", "activations": "activation", "dataset": "dataset"}
+RANGES = {  # (test, words for the error)
+    "positive": (lambda v: v > 0, "positive (above 0)"),
+    "at_least_zero": (lambda v: v >= 0, "at least 0"),
+    "fraction": (lambda v: 0 < v < 1, "strictly between 0 and 1"),
+    "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "above_one": (lambda v: v > 1, "above 1"),
+}
 
 
-def validate(config: Any, only: tuple[str, ...] | None = None) -> None:
-    """Raise ValueError for a value that cannot work: an unknown activation or dataset name
-    (listing the valid ones), a count, batch size or learning rate that is not positive, an
-    empty grid (tuple). Nested configs are checked whole; then the config's own `validate()`."""
+def validate(config: Any) -> None:
+    """Raise ValueError (one line, naming the field and what it may be) for a value that cannot
+    work: an unknown activation or dataset name (listing the valid ones), a number out of its
+    field's range (`range_of`), an empty grid (tuple), a downsampling factor that does not
+    divide the images' side. Nested configs are checked whole; then the config's own `validate()`."""
     for f in dataclasses.fields(config):
-        if only is not None and f.name not in only:
-            continue
         value = getattr(config, f.name)
         if dataclasses.is_dataclass(value):
             validate(value)
             continue
-        items = value if isinstance(value, tuple) else (value,)
         if isinstance(value, tuple) and not value:
             raise ValueError(f"{f.name} is empty; give at least one value")
+        items = tuple(_flat(value))
         if f.name in NAMED:
             _check_names(f.name, items, NAMED[f.name])
-        if POSITIVE.fullmatch(f.name) and any(_not_positive(v) for v in items):
-            raise ValueError(f"{f.name}={value!r}: every value must be positive")
+        test, words = RANGES[range_of(f.name)]
+        if any(_is_number(v) and not (math.isfinite(v) and test(v)) for v in items):
+            raise ValueError(f"{f.name}={value!r}: every value must be finite and {words}")
+    _check_downsample(config)
     if callable(getattr(config, "validate", None)):
         config.validate()
 
 
-def _not_positive(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and not v > 0
+def range_of(field: str) -> str:
+    """The name of the range a numeric field's values must lie in (a key of `RANGES`)."""
+    for names, kind in ((AT_LEAST_ZERO, "at_least_zero"), (FRACTIONS, "fraction"),
+                        (MOMENTA, "momentum"), (ABOVE_ONE, "above_one")):
+        if field in names:
+            return kind
+    return "positive"
+
+
+def _flat(value: Any) -> Any:
+    for v in value if isinstance(value, tuple) else (value,):
+        yield from _flat(v) if isinstance(v, tuple) else (v,)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_downsample(config: Any) -> None:
+    """Average pooling by `downsample` must divide the dataset's images evenly, and a `side`
+    they are padded to must hold them."""
+    full = data.IMAGE_SIDES.get(getattr(config, "dataset", None))
+    factor = getattr(config, "downsample", None)
+    if full is None or not isinstance(factor, int) or factor < 1:
+        return
+    if full % factor:
+        valid = [d for d in range(1, full + 1) if full % d == 0]
+        raise ValueError(f"downsample={factor} does not divide {config.dataset}'s {full}-pixel side; "
+                         f"valid choices: {', '.join(map(str, valid))}")
+    side = getattr(config, "side", None)
+    if isinstance(side, int) and side < full // factor:
+        raise ValueError(f"side={side} cannot hold {config.dataset}'s images downsampled by "
+                         f"{factor} ({full // factor} pixels); use side >= {full // factor}")
 
 
 def _check_names(field: str, names: tuple[Any, ...], kind: str) -> None:
@@ -71,7 +115,7 @@ def _check_names(field: str, names: tuple[Any, ...], kind: str) -> None:
                          f"valid choices: {', '.join(valid)}")
 
 
-def _check_type(key: str, value: Any, hint: Any) -> None:
+def check_type(key: str, value: Any, hint: Any) -> None:
     origin = typing.get_origin(hint) or hint
     if origin is typing.Union or origin is types.UnionType:
         if any(_matches(value, h) for h in typing.get_args(hint)):

@@ -41,7 +41,7 @@ import torch
 
 from .. import data
 from ..nets import models
-from ..store import results
+from ..store import results, schema
 from ..measure.stats import censored_median
 from ..training.loop import TrainConfig, epochs_to_threshold, train
 from . import record_header
@@ -265,8 +265,8 @@ def read_run(path: Path) -> dict[str, Any] | None:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise results.RecordError(f"{path} cannot be read ({err}); move it aside (its run is "
                                   f"then trained again) or restore it from git") from None
-    if not isinstance(rec, dict) or not {"run", "identity", "history", "spans"} <= set(rec):
-        raise results.RecordError(f"{path} is not a stored run; move it aside or restore it")
+    if (why := schema.problem(rec, schema.RUN)) is not None:
+        raise results.RecordError(f"{path} is not a stored run ({why}); move it aside or restore it")
     return rec
 
 

@@ -10,9 +10,12 @@ for information.
 Nothing stored is discarded: a record of another config or version is moved aside to
 `SCALE.v<version>-<config hash>.json` (and picked up again when that version and config come
 back; a record from before versions were declared counts as version 0); a `paper` record is
-only moved aside when asked (`force`). A file that cannot be read is moved to
-`SCALE.json.corrupt-<date>`. Every write re-reads the record under a lock file beside it and
-merges, so several processes can fill one record (finished seeds are skipped).
+only moved aside when asked (`force`), or when the record of this config and version is the one
+set aside (a swap loses nothing). A file that cannot be read, or is not of the record's shape
+(`schema.RECORD`, checked on every read and write), is moved to `SCALE.json.corrupt-<date>`.
+Every write re-reads the record under a lock file beside it and merges, so several processes
+can fill one record (finished seeds are skipped); a temporary file left by a killed write is
+removed by the next write.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from typing import IO, Any, Iterator
 
 import torch
 
+from . import schema
 from .sources import PACKAGE_DIR, code_fingerprint
 
 REPO_DIR = PACKAGE_DIR.parents[1]  # valid for the editable install the README uses
@@ -42,6 +46,14 @@ RESULTS_ENV, CACHE_ENV = "RELU_TANH_RESULTS", "RELU_TANH_CACHE"
 
 class RecordError(ValueError):
     """A results record or folder that cannot be used; the message says what to do."""
+
+
+class UnusableRecord(RecordError):
+    """A record file that cannot be read, or is JSON of another shape; `why` says which."""
+
+    def __init__(self, path: Path, why: str):
+        super().__init__(_unreadable(path, why))
+        self.why = why
 
 
 class StoredRunConflict(RecordError):
@@ -163,22 +175,34 @@ def record_path(root: Path, experiment: str, scale: str) -> Path:
 
 
 def load_record(path: Path) -> dict[str, Any] | None:
-    """The record at `path`, or None if there is none; RecordError if it cannot be read."""
+    """The record at `path`, or None if there is none; RecordError if it cannot be read or is
+    not of the record's shape (`schema.RECORD`)."""
     try:
         with open(path, encoding="utf-8") as f:
             record = json.load(f)
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise RecordError(_unreadable(path, str(err))) from None
-    if not isinstance(record, dict) or not isinstance(record.get("seeds"), dict):
-        raise RecordError(_unreadable(path, "it is JSON but not a results record"))
+        raise UnusableRecord(path, str(err)) from None
+    why = schema.problem(record)
+    if why is not None:
+        raise UnusableRecord(path, f"it is JSON but not a results record: {why}")
     return record
 
 
 def _unreadable(path: Path, why: str) -> str:
-    return (f"{path} cannot be read ({why}): it is truncated or corrupt. Move it aside "
-            f"(mv {path} {path}.bad) or restore it (git checkout -- {path}), then run again")
+    restore = f" or restore it (git checkout -- {path})" if _tracked(path) else ""
+    return (f"{path} cannot be used ({why}). Move it aside (mv {path} {path}.bad){restore}, "
+            f"then run again")
+
+
+def _tracked(path: Path) -> bool:
+    """Whether git tracks `path` (so that `git checkout` can restore it)."""
+    try:
+        return subprocess.run(["git", "-C", str(path.parent), "ls-files", "--error-unmatch",
+                               path.name], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 def check_writable(folder: Path, env: str) -> Path:
@@ -193,12 +217,31 @@ def check_writable(folder: Path, env: str) -> Path:
     return folder
 
 
+def check_record_writable(path: Path, env: str) -> Path:
+    """`path`, once everything a write of it needs works where it will happen: its folder
+    (created if needed), a temporary file there as `atomic_file` makes it, and the lock file;
+    else a one-line RecordError, before any work."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.{TMP}"):
+            pass
+        open(lock_path(path), "a").close()
+    except OSError as err:
+        raise RecordError(f"{err.filename or path.parent} is not writable ({err.strerror or err}); "
+                          f"fix its permissions or set {env} to a writable folder") from None
+    return path
+
+
+def lock_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.lock")
+
+
 @contextmanager
 def locked(path: Path) -> Iterator[None]:
     """An exclusive lock for the record at `path` (flock on `.NAME.lock` beside it), so that
     concurrent runs read, merge and write it one at a time."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+    with open(lock_path(path), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -212,7 +255,7 @@ def atomic_file(dest: Path) -> Iterator[IO[bytes]]:
     so an interrupted write never leaves a half-written file. The data reach the disk before
     the rename and the rename before returning (fsync of the file, then of the folder)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tempfile.NamedTemporaryFile(dir=dest.parent, prefix=f".{dest.name}.", delete=False)
+    tmp = tempfile.NamedTemporaryFile(dir=dest.parent, prefix=f".{dest.name}.{TMP}", delete=False)
     try:
         with tmp:
             yield tmp
@@ -228,6 +271,29 @@ def atomic_file(dest: Path) -> Iterator[IO[bytes]]:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+TMP = "tmp-"  # temporary files are .NAME.tmp-XXXXXXXX beside NAME
+
+
+def remove_stale_temps(dest: Path) -> list[Path]:
+    """Delete the temporary files of `dest` that killed writes left (call it holding `dest`'s
+    lock, so that no live write's file is among them). Returns what it removed."""
+    stale = sorted(dest.parent.glob(f".{dest.name}.{TMP}*"))
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return stale
+
+
+def write_record(path: Path, record: dict[str, Any]) -> None:
+    """Write a results record, once it has the record's shape (`schema.RECORD`), atomically;
+    temporary files of killed earlier writes go first (call it holding the record's lock)."""
+    record = strict_json(record)
+    why = schema.problem(record)
+    if why is not None:
+        raise RecordError(f"refusing to write {path}: not a results record ({why})")
+    remove_stale_temps(path)
+    write_atomic(path, record)
 
 
 def write_atomic(path: Path, record: dict[str, Any]) -> None:
@@ -289,18 +355,19 @@ def _merge_into(dest: Path, record: dict[str, Any]) -> None:
     """Write `record` to `dest`, keeping the seeds a record already there holds."""
     try:
         old = load_record(dest) or {}
-    except RecordError:
+    except UnusableRecord as err:  # kept whole beside it, never overwritten
+        _set_aside_corrupt(dest, err.why)
         old = {}
     seeds = {**record["seeds"], **old.get("seeds", {})}
     prov = {**record.get("seed_provenance", {}), **old.get("seed_provenance", {})}
-    write_atomic(dest, {**record, "seeds": seeds, "seed_provenance": prov})
+    write_record(dest, {**record, "seeds": seeds, "seed_provenance": prov})
 
 
-def _set_aside_corrupt(path: Path) -> None:
+def _set_aside_corrupt(path: Path, why: str) -> None:
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     bad = path.with_name(f"{path.name}.corrupt-{stamp}")
     os.replace(path, bad)
-    notice(f"{path} is truncated or corrupt; moved it to {bad} and starting afresh")
+    notice(f"{path} cannot be used ({why}); moved it to {bad} and starting afresh")
 
 
 def stored_seeds(path: Path, head: dict[str, Any], force: bool = False) -> dict[str, Any]:
@@ -318,12 +385,13 @@ def current_seeds(path: Path, head: dict[str, Any], force: bool = False) -> dict
     Returns {"seeds": {...}, "seed_provenance": {...}} as stored (seed keys are strings)."""
     try:
         record = load_record(path)
-    except RecordError:
-        _set_aside_corrupt(path)
+    except UnusableRecord as err:
+        _set_aside_corrupt(path, err.why)
         record = None
+    back = aside_path(path, head["config"], head["version"])
     if record is not None and not matches(record, head):
         aside = _aside_of(path, record)
-        if head["scale"] == "paper" and not force:
+        if head["scale"] == "paper" and not force and _load_quietly(back) is None:
             raise StoredRunConflict(
                 f"{path} holds {len(record['seeds'])} seed(s) of a paper-scale run made with "
                 f"{_mismatch(record, head)}; it is kept. Pass --force (force=True) to move it to "
@@ -333,7 +401,6 @@ def current_seeds(path: Path, head: dict[str, Any], force: bool = False) -> dict
         notice(f"{path} was made with {_mismatch(record, head)}; moved it to {aside}")
         record = None
     if record is None:
-        back = aside_path(path, head["config"], head["version"])
         record = _load_quietly(back)
         if record is not None:
             os.replace(back, path)
@@ -373,5 +440,5 @@ def add_seed(path: Path, head: dict[str, Any], seed: int, output: dict[str, Any]
         merged = current_seeds(path, head, force=True)
         merged["seeds"][str(seed)] = strict_json(output)
         merged["seed_provenance"][str(seed)] = prov
-        write_atomic(path, {**head, "provenance": prov, **merged})
+        write_record(path, {**head, "provenance": prov, **merged})
     return merged

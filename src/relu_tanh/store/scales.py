@@ -14,13 +14,14 @@ ENV_VAR = "RELU_TANH_SCALE"
 DEFAULT_SCALE = "book"
 
 
-def resolve(scale: str | None = None) -> str:
-    """The scale to run at: `scale` if given, else $RELU_TANH_SCALE (default: book), checked.
+def resolve(scale: str | None = None, default: str | None = None) -> str:
+    """The scale to run at: `scale` if given, else $RELU_TANH_SCALE, else `default` (book
+    unless said), checked.
 
     The one place the active scale is decided. The entry points call it (the CLI, the book's
     pages, `python -m relu_tanh.book`); everything below them takes the name it returns."""
     if scale is None:
-        scale = os.environ.get(ENV_VAR, DEFAULT_SCALE)
+        scale = os.environ.get(ENV_VAR, default or DEFAULT_SCALE)
         if scale not in SCALES:
             raise ValueError(f"{ENV_VAR}={scale!r} is not a scale; valid choices: {', '.join(SCALES)}")
     elif scale not in SCALES:
