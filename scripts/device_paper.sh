@@ -15,7 +15,7 @@ export PYTHONPATH="$PWD/src:/tmp/site" RELU_TANH_DATA="$PWD/.carry/data" PYTHONU
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "no GPU"; } \
     | tee "$OUT/gpu.txt"
 status=0
-timeout $((BUDGET + 120)) ${PYTHON:-python3} -m relu_tanh paper --budget "$BUDGET" --out "$OUT/results" \
+timeout $((BUDGET + 120)) ${PYTHON:-python3} -m relu_tanh paper --budget "$BUDGET" --untimed-first --out "$OUT/results" \
     --device "$DEVICE" --scale "$SCALE" 2>&1 | tee "$OUT/paper.log" || status=$?
 tar czf "$OUT/results.tgz" --exclude='.*.lock' --exclude='.*.claims' --exclude='.*.tmp-*' -C "$OUT/results" .   # one file back, whatever finished
 exit $status

@@ -136,6 +136,13 @@ def test_paper_refuses_a_unit_it_has_no_estimate_for(tmp_path, tiny, capsys):
     assert f"run {t.name} --scale smoke --device cpu --seeds 1" in capsys.readouterr().out
 
 
+def test_an_untimed_first_unit_runs_only_when_asked_and_then_times_the_rest(tmp_path, tiny):
+    t = tiny(seeds=2)
+    summary = paper.run_paper(1000, root=tmp_path, device="cpu", scale="smoke", only=(t.name,),
+                              untimed_first=True)
+    assert summary[0].status == "done" and len(t.calls) == 2
+
+
 def test_paper_refuses_a_unit_longer_than_the_budget(tmp_path, tiny, monkeypatch):
     t = tiny(seeds=2)
     monkeypatch.setitem(costs.UNIT_SECONDS, ("smoke", "cpu"), {t.name: 50.0})

@@ -109,6 +109,9 @@ def parser() -> argparse.ArgumentParser:
     pap.add_argument("--scale", choices=SCALES, default=None,
                      help="default: $RELU_TANH_SCALE, else paper; smoke rehearses the whole run "
                           "on a CPU in seconds")
+    pap.add_argument("--untimed-first", action="store_true",
+                     help="give an experiment with no cost estimate its first unit, to time it "
+                          "(when your own time-out is the hard stop)")
     pap.add_argument("--only", nargs="+", default=(), metavar="EXPERIMENT",
                      help="these experiments only (in priority order)")
     pap.set_defaults(func=cmd_paper)
@@ -176,7 +179,8 @@ def cmd_paper(args: argparse.Namespace) -> int:
           f"{args.budget:.0f} s, records in {root}", flush=True)
     try:
         summary = paper.run_paper(args.budget, root=root, device=args.device, scale=args.scale,
-                                  only=tuple(args.only), threads=args.threads)
+                                  only=tuple(args.only), threads=args.threads,
+                                  untimed_first=args.untimed_first)
     except KeyboardInterrupt:
         print("\ninterrupted: finished seeds are saved; run the same command again to resume",
               file=sys.stderr)

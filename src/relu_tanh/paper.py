@@ -6,8 +6,10 @@ finishes, so a run cut short keeps every finished unit and the same command resu
 starts only if the time left is at least its expected time: the mean of its units timed in this
 call, and before the first, `estimate` (the cost declared in `experiments.costs`, or the stored
 seeds' mean `wall_s` from this device class if larger). An experiment whose unit has no estimate, is sized for another device,
-or takes longer than the whole budget is refused with its reason. A unit that started runs to
-its end. Seeds are claimed as `experiments.run` claims them, so two paper processes split the
+or takes longer than the whole budget is refused with its reason, unless `untimed_first`:
+then an experiment with no estimate gets its first unit, to time it (for a caller whose own
+time-out is the hard stop, such as the lent-GPU script, where no cost is declared yet). A unit
+that started runs to its end. Seeds are claimed as `experiments.run` claims them, so two paper processes split the
 work. An experiment that fails is reported and the next one runs.
 """
 
@@ -71,7 +73,7 @@ def describe(scale: str = "paper", only: tuple[str, ...] = (), root: Path | None
 
 def run_paper(budget_s: float, *, root: Path | None = None, device: str = "cuda",
               scale: str = "paper", only: tuple[str, ...] = (), threads: int | None = None,
-              clock=time.monotonic) -> list[Progress]:
+              untimed_first: bool = False, clock=time.monotonic) -> list[Progress]:
     """Run `scale`'s configs within `budget_s` seconds; print a line per unit; return a summary."""
     if budget_s <= 0:
         raise ValueError(f"the budget must be positive, got {budget_s} s")
@@ -85,7 +87,8 @@ def run_paper(budget_s: float, *, root: Path | None = None, device: str = "cuda"
             summary.append(_run_spans(name, scale, device, root, start + budget_s - clock(),
                                       threads, clock))
             continue
-        summary.append(_run_experiment(name, scale, device, root, start + budget_s, start, clock))
+        summary.append(_run_experiment(name, scale, device, root, start + budget_s, start, clock,
+                                       untimed_first))
     return summary
 
 
@@ -103,14 +106,14 @@ def _run_spans(name: str, scale: str, device: str, root: Path, budget_s: float,
 
 
 def _run_experiment(name: str, scale: str, device: str, root: Path, deadline: float,
-                    start: float, clock) -> Progress:
+                    start: float, clock, untimed_first: bool = False) -> Progress:
     """Run `name`'s missing seeds while each one's estimate fits the time left."""
     job = experiments.plan(name, scale, device=device, root=root)
     p = Progress(name, job.n_seeds - len(job.missing), job.n_seeds)
     expected, why = estimate(name, scale, device, job.done)
-    if job.missing and expected is None:
+    if job.missing and expected is None and not untimed_first:
         return _refused(p, why, start, clock)
-    if job.missing and expected > deadline - start:
+    if job.missing and expected is not None and expected > deadline - start:
         return _refused(p, f"a unit takes ~{expected:.0f} s on {costs.device_class(device)} "
                            f"({why}), more than the whole budget", start, clock)
     walls: list[float] = []
