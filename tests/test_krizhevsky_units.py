@@ -18,13 +18,13 @@ from relu_tanh.training.loop import TrainConfig, train
 SMOKE = krizhevsky.Figure1Config(
     n_train=256, n_test=64, channels=(4, 4, 8), variants=("modern",),
     lr_base=(0.03, 0.1), lr_factors=(1 / 3, 1.0, 3.0), epochs=3, thresholds=(0.01,),
-    threshold=0.01, race_epochs=1, tuning_seeds=(100,), check_arm=("modern", "relu"),
+    threshold=0.01, race_epochs=1, tuning_seeds=(100,), check_arms=(("modern", "relu"),),
     span_epochs=1, channels_last=True)
 
 # for plans only (nothing trains): two pipelines, the paper's grids
 PLAN = dataclasses.replace(krizhevsky.Figure1Config(), variants=("2012", "modern"),
                            lr_base=(1e-3, 1e-2, 1e-2, 3e-2), epochs=45, race_epochs=3,
-                           tuning_seeds=(1000,), check_arm=("modern", "relu"), span_epochs=15)
+                           tuning_seeds=(1000,), check_arms=(("modern", "relu"),), span_epochs=15)
 
 
 def record(run: units.Run, errors: list[float], finished: bool = False,
@@ -264,3 +264,14 @@ def test_finished_ladder_runs_join_their_seed_in_the_record(tmp_path):
     for act, a in zip(("relu", "tanh"), plan.arms):  # the race's rate, interior by the race
         got = summary["arms"][("modern", act, config.threshold)]
         assert got["lr"] == a.winner and got["interior"] and got["total"] == 2
+
+
+def test_checks_train_after_the_evaluation_and_the_ladder_last():
+    config = dataclasses.replace(PLAN, check_arms=(("modern", "relu"), ("2012", "tanh")),
+                                 ladder=((256, 60),))
+    plan = units.derive(config, 5, settled_races(config))
+    stages = [s.target.stage for s in plan.spans(config)]
+    assert stages == sorted(stages, key=units.STAGES.index)  # eval, then check, then ladder
+    checked = {(t.run.variant, t.run.activation) for t in plan.targets if t.stage == "check"}
+    assert checked == {("modern", "relu"), ("2012", "tanh")}
+    assert set(units.check_table(config, plan)) == {"modern relu", "2012 tanh"}

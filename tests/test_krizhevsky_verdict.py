@@ -129,7 +129,7 @@ def test_raced_runs_that_never_reach_are_censored_data():
     within the cap is a lower bound on its ratio, and here every bound is at least four."""
     cfg = krizhevsky.Figure1Config(variants=("2012",), lr_base=(0.01, 0.1), epochs=CAP,
                                    thresholds=(0.25,), threshold=0.25, race_epochs=2,
-                                   check_arm=("2012", "relu"))
+                                   check_arms=(("2012", "relu"),))
     races = [{"variant": "2012", "activation": a, "lr": lr, "interior": True, "extensions": 0,
               "errors": {}} for a, lr in (("relu", 0.01), ("tanh", 0.1))]
     seeds = {i: {"rows": [{"variant": "2012", "activation": a, "lr": lr, "diverged": False,

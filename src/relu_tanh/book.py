@@ -143,11 +143,20 @@ def figure1_progress() -> Markdown:
     rows = [[a["variant"], a["activation"],
              ", ".join(f"{lr:.3g}: {fmt(e, 3)}" for lr, e in sorted(a["race"].items())) or "not started",
              "still racing" if a["racing"] else "at an edge" if a["winner"] is None
-             else f"{a['winner']:.3g}", f"{a['eval_done']} of {a['eval_total']}",
+             else f"{a['winner']:.3g}", _check_text(a["check"]), f"{a['eval_done']} of {a['eval_total']}",
              f"{a['ladder_done']} of {a['ladder_total']}"]
             for a in p["arms"]]
     head = (f"{fmt(p['spans'])} spans of training stored so far, {fmt(p['cpu_hours'], 1)} "
             "CPU-hours.\n\n")
     return Markdown(head + table(["pipeline", "activation", "race (rate: running error)", "chosen rate",
-                                  "evaluation runs done", "ladder runs done"], rows).data)
+                                  "check (rate: epochs to 25%)", "evaluation runs done",
+                                  "ladder runs done"], rows).data)
+
+
+def _check_text(check: dict[str, float | None] | None) -> str:
+    """A check's epochs to the threshold by rate, for the progress table ("not checked")."""
+    if check is None:
+        return "not checked"
+    return ", ".join(f"{lr}: {'not yet' if e is None else fmt(e, 1, inf='not reached')}"
+                     for lr, e in check.items())
 

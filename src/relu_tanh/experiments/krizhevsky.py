@@ -80,13 +80,13 @@ class Figure1Config:
     # The raced protocol of `krizhevsky_units` (paper scale on a CPU) when race_epochs > 0:
     # each arm's rates race this many epochs on `tuning_seeds`, the grid (lrs) growing by
     # `lr_step` beyond an edge winner, at most `max_extensions` times; runs are stored in spans
-    # of `span_epochs`; `check_arm` (variant, activation) also runs its winner and neighbours
+    # of `span_epochs`; each of `check_arms` (variant, activation) also runs its winner and neighbours
     # to the end, to check the race against epochs to the threshold. Unused without a race.
     race_epochs: int = 0
     lr_step: float = 3.0
     max_extensions: int = 4
     tuning_seeds: tuple[int, ...] = (1000,)
-    check_arm: tuple[str, ...] = ("modern", "relu")
+    check_arms: tuple[tuple[str, str], ...] = (("modern", "relu"),)
     span_epochs: int = 15
     # The scale ladder (raced configs only): (training images, epoch cap) per smaller size; every
     # settled arm trains its evaluation seeds there too, at the rate its full-size race chose
@@ -102,11 +102,11 @@ class Figure1Config:
                                      and self.span_epochs > 0 and self.lr_step > 1):
             raise ValueError("a race needs tuning_seeds, 0 < race_epochs <= epochs, "
                              "span_epochs > 0 and lr_step > 1")
-        if self.race_epochs and (len(self.check_arm) != 2 or self.check_arm[0] not in self.variants
-                               or self.check_arm[1] not in self.activations):
-            raise ValueError(f"check_arm is (variant, activation) with a variant in "
+        if self.race_epochs and not all(len(a) == 2 and a[0] in self.variants
+                                        and a[1] in self.activations for a in self.check_arms):
+            raise ValueError(f"check_arms are (variant, activation) pairs with a variant in "
                              f"{self.variants} and an activation in {self.activations}, "
-                             f"got {self.check_arm}")
+                             f"got {self.check_arms}")
         if self.ladder and not (self.race_epochs and all(
                 0 < n < (self.n_train or math.inf) and cap > 0 for n, cap in self.ladder)):
             raise ValueError(f"a ladder is (training images, epoch cap) pairs, each with fewer "
@@ -396,7 +396,7 @@ register(Experiment(
                                side=32, channels=(32, 32, 64), variants=("2012", "modern"),
                                lr_base=(1e-3, 1e-2, 1e-2, 3e-2), lr_factors=(1 / 3, 1.0, 3.0),
                                epochs=45, thresholds=(0.5, 0.4, 0.3, 0.25), channels_last=True,
-                               race_epochs=3, tuning_seeds=(1000,), check_arm=("modern", "relu"),
+                               race_epochs=3, tuning_seeds=(1000,), check_arms=(("modern", "relu"), ("2012", "tanh")),
                                span_epochs=15, max_extensions=4, lr_step=3.0,
                                ladder=((1000, 300), (4000, 150), (16000, 75))),
     },

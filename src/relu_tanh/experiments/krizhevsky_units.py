@@ -8,8 +8,9 @@ to `epochs` epochs, stopped once its running training error is below min(thresho
    race's end (diverged: +inf; ties: the smaller rate). A winner at an edge of the grid adds the
    next rate beyond it (times or over `lr_step`) and the race goes on, until the winner is
    interior (at most `max_extensions` times; else the arm is unsettled and gets no evaluation).
-2. Check, on one arm (`check_arm`): the winner and its two neighbours continue to the full
-   run on the tuning seeds, so the race's choice can be compared with epochs to the threshold.
+2. Check, on each of `check_arms`: the winner and its two neighbours continue to the full
+   run on the tuning seeds, so the race's choice can be compared with epochs to the threshold
+   (trained after the evaluation: `STAGES` is the order spans are trained in).
 3. Evaluation: every seed 0..n-1 trains each settled arm at its winner to the full run; a seed
    gives both activations the same initial weights and data order (paired).
 4. Ladder (`ladder`): the same evaluation seeds and rates on the first n training images, for
@@ -48,6 +49,7 @@ from . import record_header
 from .krizhevsky import PIPELINES, VERSION, Figure1Config, pipeline_config, pipeline_input, raw_pixels
 
 NAME = "krizhevsky"
+STAGES = ("race", "eval", "check", "ladder")  # the order spans are trained in
 DEFAULT_EPOCH_S = 40.0  # seconds per 50,000-image epoch at 2 threads before any run is measured
 
 
@@ -111,7 +113,7 @@ class Plan:
     def spans(self, config: Figure1Config) -> list[Span]:
         """Every span still to train, in priority order, for the runs known now."""
         out = []
-        for t in self.targets:
+        for t in sorted(self.targets, key=lambda t: STAGES.index(t.stage)):
             rec = self.stored.get(t.run.key)
             done = epochs_done(rec)
             if rec is not None and rec["finished"]:
@@ -181,7 +183,7 @@ def race_error(config: Figure1Config, rec: dict[str, Any]) -> float:
 
 def derive(config: Figure1Config, n_eval: int, stored: dict[str, dict[str, Any]]) -> Plan:
     """Every run the protocol wants, given what is stored: the races (growing their grids as
-    winners land on edges), the check of `check_arm` and the evaluation seeds of settled arms."""
+    winners land on edges), the checks of `check_arms` and the evaluation seeds of settled arms."""
     races = [race(config, v, a, stored) for v, a in arms(config)]
     if set(config.tuning_seeds) & set(range(n_eval)):
         raise ValueError(f"tuning seeds {config.tuning_seeds} overlap the evaluation seeds "
@@ -189,7 +191,7 @@ def derive(config: Figure1Config, n_eval: int, stored: dict[str, dict[str, Any]]
     targets = [Target("race", Run(arm.variant, arm.activation, lr, s), config.race_epochs)
                for arm in races for lr in arm.grid for s in config.tuning_seeds]
     for arm in races:
-        if arm.winner is None or (arm.variant, arm.activation) != tuple(config.check_arm):
+        if arm.winner is None or (arm.variant, arm.activation) not in map(tuple, config.check_arms):
             continue
         i = arm.grid.index(arm.winner)
         targets += [Target("check", Run(arm.variant, arm.activation, lr, s), config.epochs)
@@ -206,17 +208,19 @@ def derive(config: Figure1Config, n_eval: int, stored: dict[str, dict[str, Any]]
     return Plan(targets, races, stored)
 
 
-def check_table(config: Figure1Config, plan: Plan) -> dict[str, float | None]:
-    """The check: epochs to the threshold of each rate of `check_arm` run in full on the
-    tuning seeds (median; inf: not reached; None: not finished)."""
-    out: dict[str, float | None] = {}
+def check_table(config: Figure1Config, plan: Plan) -> dict[str, dict[str, float | None]]:
+    """The checks: per arm ("2012 tanh"), epochs to the threshold of each rate run in full on
+    the tuning seeds (median; inf: not reached; None: not finished)."""
+    out: dict[str, dict[str, list[float | None]]] = {}
     for t in (t for t in plan.targets if t.stage == "check"):
         rec = plan.stored.get(t.run.key)
         e = None if rec is None or not rec["finished"] else (
             math.inf if rec["history"]["diverged"] else
             epochs_to_threshold(rec["history"]["epoch_train_error"], config.threshold))
-        out.setdefault(f"{t.run.lr:.3g}", []).append(e)  # type: ignore[union-attr]
-    return {lr: None if None in es else censored_median(es) for lr, es in out.items()}  # type: ignore[operator]
+        arm = out.setdefault(f"{t.run.variant} {t.run.activation}", {})
+        arm.setdefault(f"{t.run.lr:.3g}", []).append(e)
+    return {arm: {lr: None if None in es else censored_median(es) for lr, es in rates.items()}  # type: ignore[misc]
+            for arm, rates in out.items()}
 
 
 # --- stored runs -----------------------------------------------------------------------------
@@ -409,8 +413,7 @@ def race_table(plan: Plan) -> list[dict[str, Any]]:
 
 
 def check_record(config: Figure1Config, plan: Plan) -> dict[str, Any]:
-    return {"arm": list(config.check_arm), "threshold": config.threshold,
-            "epochs_to_threshold": check_table(config, plan)}
+    return {"threshold": config.threshold, "epochs_to_threshold": check_table(config, plan)}
 
 
 # --- the driver ------------------------------------------------------------------------------
@@ -467,10 +470,12 @@ def describe(config: Figure1Config, plan: Plan, n_eval: int, processes: int = 1)
                  "still racing" if a.winner is None else f"winner {a.winner:.3g} at an edge after "
                  f"{a.extensions} extensions: unsettled, no evaluation")
         lines.append(f"  {a.variant:7} {a.activation:5} {errs} -> {state}")
-    check = check_table(config, plan)
-    lines.append(f"check {'/'.join(config.check_arm)}: epochs to {config.threshold:.0%} of the full "
-                 "runs by rate: " + (", ".join(f"{lr}: {'running' if e is None else f'{e:.1f}'}"
-                                               for lr, e in check.items()) or "after its race"))
+    checks = check_table(config, plan)
+    for variant, act in config.check_arms:
+        check = checks.get(f"{variant} {act}", {})
+        lines.append(f"check {variant}/{act}: epochs to {config.threshold:.0%} of the full runs by "
+                     "rate: " + (", ".join(f"{lr}: {'not yet' if e is None else f'{e:.1f}'}"
+                                           for lr, e in check.items()) or "after its race"))
     lines.append("")
     spans = plan.spans(config)
     for stage in ("race", "check", "eval", "ladder"):
@@ -494,9 +499,10 @@ def describe(config: Figure1Config, plan: Plan, n_eval: int, processes: int = 1)
 
 def progress(config: Figure1Config, plan: Plan, n_eval: int) -> dict[str, Any]:
     """Where the stored runs stand, for the chapter: per arm its race (rate -> running error),
-    its rate once the race is decided, and how many of its evaluation and ladder runs finished;
-    and the CPU-hours spent (each span's wall seconds times its threads)."""
-    rows = []
+    its rate once the race is decided, its check (`check_table`, if it has one), and how many
+    of its evaluation and ladder runs finished; and the CPU-hours spent (each span's wall seconds
+    times its threads)."""
+    rows, checks = [], check_table(config, plan)
     for a in plan.arms:
         def done(stage: str) -> int:
             return sum(1 for t in plan.targets if t.stage == stage
@@ -504,6 +510,7 @@ def progress(config: Figure1Config, plan: Plan, n_eval: int) -> dict[str, Any]:
                        and (plan.stored.get(t.run.key) or {}).get("finished"))
         rows.append({"variant": a.variant, "activation": a.activation, "race": dict(a.errors),
                      "winner": a.winner if a.settled else None, "racing": a.winner is None,
+                     "check": checks.get(f"{a.variant} {a.activation}"),
                      "eval_done": done("eval"), "eval_total": n_eval,
                      "ladder_done": done("ladder"), "ladder_total": n_eval * len(config.ladder or ())})
     spans = [s for r in plan.stored.values() for s in r["spans"]]
