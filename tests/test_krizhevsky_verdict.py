@@ -236,3 +236,8 @@ def test_the_stored_paper_run_decides_once_every_seed_is_in(monkeypatch):
     stored["seeds"] = n
     assert core.decided_at(c, "book") == "paper" and core.decided_at(c, "smoke") == "smoke"
     assert core.evidence(c, "book").startswith("paper scale") and "CIFAR-10" in core.evidence(c, "book")
+
+
+def test_no_cap_note_when_relu_itself_never_reached():
+    v = decide([INF] * 5, [INF] * 5)
+    assert "cannot come out" not in v.reason and "largest" not in v.numbers

@@ -49,7 +49,8 @@ def _reach(scale: str) -> str:
 
 
 def largest_ratio(s: dict[str, Any], variant: str) -> float:
-    """The largest ratio the epoch cap lets `variant` show: the cap over ReLU's median epochs."""
+    """The largest ratio the epoch cap lets `variant` show: the cap over ReLU's median epochs
+    (0 when ReLU's median is not finite: then no ratio is measured at all)."""
     relu = s["arms"][(variant, "relu", s["threshold"])]
     lr = relu["lr"]
     median = relu["grid"][lr]["median"] if lr is not None else math.inf
@@ -116,14 +117,14 @@ def relu_six_times(s: dict[str, Any]) -> Verdict:
     r, arms = s["ratios"][(base, t)], {act: s["arms"][(base, act, t)] for act in ("relu", "tanh")}
     numbers = {"low": r["low"], "high": r["high"], "median_low": r["median_low"],
                "median_high": r["median_high"], "threshold": t, "seeds": s["seeds"],
-               "largest": largest_ratio(s, base)}
+               "largest": largest_ratio(s, base) or math.nan}
     for act, a in arms.items():
         numbers[f"{act}_reached"] = a["reached"]
         if a["lr"] is not None:
             numbers[f"{act}_lr"] = a["lr"]
     reached = ", ".join(f"{act} reached it in {a['reached']}/{a['total']} seeds"
                         for act, a in arms.items())
-    cap = ("" if largest_ratio(s, base) >= CLAIM_FLOOR else
+    cap = ("" if not 0 < largest_ratio(s, base) < CLAIM_FLOOR else
            f" (the epoch cap shows ratios up to {fmt(largest_ratio(s, base), 1)} only, so "
            f"'holds' cannot come out here)")
     others = "".join(f"; {v} pipeline: {describe(s['ratios'][(v, t)])}, "
