@@ -275,3 +275,20 @@ def test_checks_train_after_the_evaluation_and_the_ladder_last():
     checked = {(t.run.variant, t.run.activation) for t in plan.targets if t.stage == "check"}
     assert checked == {("modern", "relu"), ("2012", "tanh")}
     assert set(units.check_table(config, plan)) == {"modern relu", "2012 tanh"}
+
+
+def test_a_record_assembled_under_another_config_does_not_stop_paper(tmp_path, monkeypatch):
+    """Figure 1's record is derived from its runs, so `paper` checks the runs, and the next
+    assembly replaces a record written under an older config (the runs are kept)."""
+    from relu_tanh import experiments, paper
+    exp = experiments.get("krizhevsky")
+    monkeypatch.setitem(exp.configs, "paper", SMOKE)
+    monkeypatch.setitem(exp.seeds, "paper", 2)
+    old = dataclasses.replace(SMOKE, momentum=0.5)
+    path = units.results.record_path(tmp_path, "krizhevsky", "paper")
+    path.parent.mkdir(parents=True)
+    units.results.write_atomic(path, {**units.record_header("krizhevsky", "paper", old),
+                                      "provenance": {}, "seeds": {}, "seed_provenance": {}})
+    (progress,) = paper.run_paper(600, root=tmp_path, device="cpu", only=("krizhevsky",))
+    assert progress.status == "done" and progress.seeds == 2
+    assert units.results.load_record(path)["config"]["momentum"] == SMOKE.momentum

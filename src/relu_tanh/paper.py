@@ -80,7 +80,11 @@ def run_paper(budget_s: float, *, root: Path | None = None, device: str = "cuda"
     root = root or results.results_dir()
     names = order(only)
     for name in names:  # everything is checked before the first unit runs
-        experiments.plan(name, scale, device=device, root=root)
+        units = spanned(name, scale)
+        if units is None:
+            experiments.plan(name, scale, device=device, root=root)
+        else:  # its record is derived from the stored runs (`assemble`): those are checked
+            units.load_plan(experiments.config_for(name, scale), experiments.get(name).seeds[scale], root)
     start, summary = clock(), []
     for name in names:
         if spanned(name, scale) is not None:
