@@ -32,10 +32,14 @@ def describe(r: dict[str, float]) -> str:
     return f"at most {fmt(hi, 1)}" if lo == 0 else f"between {fmt(lo, 1)} and {fmt(hi, 1)}"
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def interval_text(r: dict[str, float]) -> str:
     """The interval for prose, with its exact coverage; open ends said in words."""
     if math.isnan(r["coverage"]):
-        return f"no interval with {r['pairs']} seeds"
+        return f"no interval with {plural(r['pairs'], 'seed')}"
     lo = "no lower bound" if r["low"] == 0 else fmt(r["low"], 2)
     hi = "no upper bound" if math.isinf(r["high"]) else fmt(r["high"], 2)
     return f"{r['coverage']:.1%} interval {lo} to {hi}"
@@ -73,7 +77,7 @@ def six_times_rule(ratio: dict[str, float], arms: dict[str, dict[str, Any]]
                                     f"in most of the other seeds, so those seeds have no tuned "
                                     f"{act} network to compare")
     if math.isnan(ratio["coverage"]):
-        return "inconclusive", f"{ratio['pairs']} seeds are too few for an interval"
+        return "inconclusive", f"{plural(ratio['pairs'], 'seed')} are too few for an interval"
     lo, hi, floor = ratio["low"], ratio["high"], fmt(CLAIM_FLOOR, 0)
     if lo >= CLAIM_FLOOR:
         return "holds", f"the whole interval is at least {floor}"
@@ -172,5 +176,5 @@ def ladder_text(s: dict[str, Any]) -> str:
         points = sorted((n, p) for (variant, n), p in s["ladder"].items() if variant == v)
         if points:
             parts.append(f"in the {v} pipeline tanh over ReLU is " + ", ".join(
-                f"{describe(p['ratio'])} at {n:,} images ({len(p['relu'])} pairs)" for n, p in points))
+                f"{describe(p['ratio'])} at {n:,} images ({plural(len(p['relu']), 'pair')})" for n, p in points))
     return "; ".join(parts) or "the ladder has no finished pair of runs yet"
