@@ -77,7 +77,7 @@ def six_times_rule(ratio: dict[str, float], arms: dict[str, dict[str, Any]]
                                     f"in most of the other seeds, so those seeds have no tuned "
                                     f"{act} network to compare")
     if math.isnan(ratio["coverage"]):
-        return "inconclusive", f"{plural(ratio['pairs'], 'seed')} are too few for an interval"
+        return "inconclusive", f"too few seeds for an interval ({plural(ratio['pairs'], 'seed')})"
     lo, hi, floor = ratio["low"], ratio["high"], fmt(CLAIM_FLOOR, 0)
     if lo >= CLAIM_FLOOR:
         return "holds", f"the whole interval is at least {floor}"
