@@ -75,7 +75,7 @@ def ladder(summary: dict[str, Any], paper_ratio: float) -> plt.Figure:
     floor, ceil = 1 / 4, 16.0
     variants = sorted({v for v, _ in summary["ladder"]}, key=list(summary["variants"]).index)
     for k, variant in enumerate(variants):
-        color, marker = PIPELINE_STYLE[k % len(PIPELINE_STYLE)]
+        color, shape = PIPELINE_STYLE[k % len(PIPELINE_STYLE)]
         points = sorted((n, x) for (v, n), x in summary["ladder"].items() if v == variant)
         xs = np.array([n for n, _ in points]) * 1.08 ** (k - 0.5)
         meds = []
@@ -89,7 +89,7 @@ def ladder(summary: dict[str, Any], paper_ratio: float) -> plt.Figure:
                     ax.plot(xi, end, marker, color=color, ms=5)
             m_lo, m_hi = r["median_low"], r["median_high"]
             meds.append(np.clip(m_lo if np.isfinite(m_lo) and m_lo > 0 else m_hi, floor, ceil))
-            ax.plot(xi, meds[-1], marker if m_lo == m_hi else "^", color=color,
+            ax.plot(xi, meds[-1], shape if m_lo == m_hi else "^", color=color,
                     mfc=color if m_lo == m_hi else "none", ms=5)
         ax.plot(xs, meds, "-", color=color, lw=1, alpha=0.6, label=f"{variant} pipeline, CIFAR-10")
     ax.axhline(paper_ratio, color="k", ls="--", lw=0.8, label=f"paper: {paper_ratio:g}x")
@@ -97,6 +97,7 @@ def ladder(summary: dict[str, Any], paper_ratio: float) -> plt.Figure:
     ax.set(xscale="log", yscale="log", ylim=(floor / 1.2, ceil * 1.2),
            xlabel="CIFAR-10 training images", ylabel="epochs tanh / epochs ReLU")
     sizes = sorted({n for _, n in summary["ladder"]})
+    ax.set_xlim(sizes[0] / 1.6, sizes[-1] * 1.6)
     ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
     ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
     ax.set_yticks([0.25, 0.5, 1, 2, 4, 8, 16], ["1/4", "1/2", "1", "2", "4", "8", "16"])
