@@ -259,7 +259,10 @@ def speed_summary(summary: dict[str, Any]) -> dict[str, float | bool]:
             "steady": all(1 / STEADY <= r <= STEADY for r in ratios)}
 
 
-def regime(ends: list[float], decades: float = 2.0) -> str:
+REGIME_DECADES = 2.0  # a map cell vanishes below 10^-this, explodes above 10^this
+
+
+def regime(ends: list[float], decades: float = REGIME_DECADES) -> str:
     """Where a map cell sits, from each seed's log10 norm at the largest gap: "vanishes" (all
     below -decades), "explodes" (all above +decades), "stays" (all between), or "mixed"."""
     v = np.asarray(ends, dtype=float)
