@@ -79,8 +79,10 @@ def stored_note(name: str, scale: str = "paper") -> Markdown:
     machines = {}  # one line per machine and software the seeds ran with
     for seed, p in sorted((res.seed_provenance or {0: res.provenance}).items()):
         machines.setdefault(_machine(p), []).append(str(seed))
-    where = "; ".join(f"seeds {', '.join(seeds)} on {m}" for m, seeds in machines.items())
-    return Markdown(f"Stored {scale}-scale run of `{name}`, {len(res.seeds)} seeds: {where}.")
+    where = "; ".join(f"seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)} on {m}"
+                      for m, seeds in machines.items())
+    n = len(res.seeds)
+    return Markdown(f"Stored {scale}-scale run of `{name}`, {n} seed{'s' if n > 1 else ''}: {where}.")
 
 
 def _machine(p: dict[str, Any]) -> str:
