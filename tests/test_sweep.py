@@ -159,4 +159,4 @@ def test_the_stored_run_note_names_each_machine_its_seeds_ran_on(isolated_dirs, 
     res.path.write_text(json.dumps(record))
     note = book.stored_note(c.name).data
     assert "3 seeds" in note and "seeds 0, 1 on CPU" in note
-    assert "seeds 2 on NVIDIA H200 (CUDA driver 580.1, runtime 13.0, TF32 on" in note
+    assert "seed 2 on NVIDIA H200 (CUDA driver 580.1, runtime 13.0, TF32 on" in note
