@@ -37,6 +37,9 @@ from . import Experiment, register
 
 Input = Literal["mean-image", "standardised"]
 VERSION = 1  # of what a seed (and a paper-scale span) computes; see experiments.Experiment
+# Caffe's reproduction of layers-18pct (cifar10_18pct_solver) first lowers its learning rate after
+# this many steps of this many images: the schedule the constant rate here leaves out
+LR_DROP_STEPS, LR_DROP_BATCH, CIFAR10_TRAIN = 60_000, 100, 50_000
 
 
 @dataclass(frozen=True)
