@@ -90,7 +90,7 @@ def _machine(p: dict[str, Any]) -> str:
     cuda = (f" (CUDA driver {p['cuda_driver']}, runtime {p['cuda_runtime']}, TF32 "
             f"{'on' if p.get('tf32_cudnn') else 'off'} for convolutions)" if "cuda_driver" in p else "")
     return (f"{p['device_name']}{cuda}, torch {p['torch']}, commit `{p['git_commit'][:12]}`, "
-            f"{p['date']}")
+            f"{p['date'][:10]}")  # the day: seeds of one machine run seconds apart
 
 
 def table(header: list[str], rows: list[list[Any]]) -> Markdown:
