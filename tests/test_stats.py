@@ -91,3 +91,34 @@ def test_too_few_pairs_give_no_interval():
     assert math.isnan(r["coverage"]) and math.isnan(r["low"])
     # the median is taken on log-ratios: for two pairs, the geometric mean of 2 and 3
     assert r["median_low"] == r["median_high"] == pytest.approx(math.sqrt(6))
+
+
+@pytest.mark.parametrize("k, n", [(0, 5), (3, 5), (5, 5), (7, 20)])
+def test_wilson_interval_covers_its_rate_and_stays_in_unit_interval(k, n):
+    low, high = stats.wilson(k, n)
+    assert 0 <= low <= k / n <= high <= 1
+    assert stats.wilson(2 * k, 2 * n)[1] - stats.wilson(2 * k, 2 * n)[0] < high - low  # narrows with n
+
+
+def test_wilson_coverage_is_near_its_level():
+    rng = np.random.default_rng(0)
+    for p in (0.2, 0.5, 0.9):
+        ks = rng.binomial(12, p, size=4000)
+        covered = np.mean([stats.wilson(int(k), 12)[0] <= p <= stats.wilson(int(k), 12)[1] for k in ks])
+        assert covered > 0.84  # nominal 0.9; Wilson's coverage dips a little at small n
+
+
+def test_non_inferiority_reaches_each_outcome_and_never_matches_a_model_that_never_solved():
+    assert stats.non_inferiority(6, 6, 6, 6, margin=1 / 3) == "holds"
+    assert stats.non_inferiority(0, 6, 6, 6, margin=1 / 3) == "does not hold"
+    assert stats.non_inferiority(3, 6, 5, 6, margin=1 / 3) == "inconclusive"
+    for n in (3, 6, 20):
+        for k2 in range(1, n + 1):
+            assert stats.non_inferiority(0, n, k2, n, margin=0.99) != "holds"
+
+
+def test_decision_chances_are_a_distribution_that_grows_decisive_with_n():
+    small, large = (stats.decision_chances(1.0, 1.0, n, 1 / 3) for n in (3, 12))
+    assert sum(small.values()) == pytest.approx(1) and sum(large.values()) == pytest.approx(1)
+    assert small["holds"] < large["holds"] == pytest.approx(1)
+    assert stats.decision_chances(0.0, 1.0, 12, 1 / 3)["does not hold"] == pytest.approx(1)

@@ -92,3 +92,50 @@ def paired_ratio(slow: list[float], fast: list[float], cap: float, level: float 
             "low": math.exp(lo), "high": math.exp(hi), "coverage": coverage,
             "pairs": len(lows), "both_censored": sum(math.isinf(a) and math.isinf(b)
                                                      for a, b in zip(slow, fast))}
+
+
+def wilson(successes: int, n: int, level: float = 0.9) -> tuple[float, float]:
+    """Wilson's score interval for a success probability from `successes` of `n` runs (good
+    coverage at small n and at 0 or n successes, where the Wald interval collapses)."""
+    if not 0 <= successes <= n or n < 1:
+        raise ValueError(f"need 0 <= successes <= n and n >= 1, got {successes} of {n}")
+    z2 = stats.norm.ppf((1 + level) / 2) ** 2
+    p = successes / n
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = math.sqrt(z2 * (p * (1 - p) / n + z2 / (4 * n * n))) / (1 + z2 / n)
+    low = 0.0 if successes == 0 else max(0.0, float(centre - half))  # exact ends, not 1 - 1e-16
+    return low, 1.0 if successes == n else min(1.0, float(centre + half))
+
+
+def newcombe(k1: int, n1: int, k2: int, n2: int, level: float = 0.9) -> tuple[float, float, float]:
+    """The difference of two independent success rates, k1/n1 - k2/n2, with Newcombe's hybrid
+    score interval (1998, method 10), built from the two Wilson intervals: (diff, low, high)."""
+    p1, p2 = k1 / n1, k2 / n2
+    (l1, u1), (l2, u2) = wilson(k1, n1, level), wilson(k2, n2, level)
+    d = p1 - p2
+    return d, d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2)
+
+
+def non_inferiority(k1: int, n1: int, k2: int, n2: int, margin: float, level: float = 0.9) -> str:
+    """Whether arm 1's success rate is at most `margin` below arm 2's: "holds" when the whole
+    Newcombe interval of the difference lies above -margin, "does not hold" when it lies below,
+    "inconclusive" when it straddles -margin. An arm that never succeeded is never found
+    non-inferior to one that did, whatever the margin."""
+    _, low, high = newcombe(k1, n1, k2, n2, level)
+    if high < -margin:
+        return "does not hold"
+    if low > -margin and not (k1 == 0 < k2):
+        return "holds"
+    return "inconclusive"
+
+
+def decision_chances(p1: float, p2: float, n: int, margin: float, level: float = 0.9
+                     ) -> dict[str, float]:
+    """A power calculation for `non_inferiority` with `n` runs per arm: the probability of each
+    outcome when the arms' true success rates are `p1` and `p2` (exact, over both binomials)."""
+    pmf1, pmf2 = stats.binom.pmf(range(n + 1), n, p1), stats.binom.pmf(range(n + 1), n, p2)
+    out = {"holds": 0.0, "does not hold": 0.0, "inconclusive": 0.0}
+    for k1 in range(n + 1):
+        for k2 in range(n + 1):
+            out[non_inferiority(k1, n, k2, n, margin, level)] += float(pmf1[k1] * pmf2[k2])
+    return out
