@@ -132,6 +132,32 @@ def register_experiment():
         experiments.EXPERIMENTS._entries.pop(name, None)
 
 
+@dataclass(frozen=True)
+class TinyConfig:
+    value: int = 1
+    activations: tuple[str, ...] = ("tanh", "relu")
+    batch_size: int = 4
+    n_samples: int = 8
+    lrs: tuple[float, ...] = (0.1,)
+
+
+class Tiny:
+    """A registered test-double experiment (`tiny(seeds=...)`) that records which seeds it ran."""
+
+    def __init__(self, register, seeds: int = 3):
+        self.calls: list[int] = []
+        self.name = register("tiny", TinyConfig(), self.run_seed, seeds)
+
+    def run_seed(self, cfg, *, seed, device, progress):
+        self.calls.append(seed)
+        return {"value": cfg.value * 10 + seed}
+
+
+@pytest.fixture
+def tiny(register_experiment):
+    return lambda **kw: Tiny(register_experiment, **kw)
+
+
 @pytest.fixture
 def set_version():
     """`set_version(name, v)`: the registered experiment `name` declares version v until the test

@@ -11,12 +11,12 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import TinyConfig
 from relu_tanh import data, experiments, paper
 from relu_tanh.cli import main
 from relu_tanh.experiments import costs
@@ -24,29 +24,6 @@ from relu_tanh.store import inflight, results, schema
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@dataclass(frozen=True)
-class TinyConfig:
-    value: int = 1
-    width: int = 4
-
-
-class Tiny:
-    """A registered experiment that records which seeds it ran."""
-
-    def __init__(self, register, seeds: int = 2):
-        self.calls: list[int] = []
-        self.name = register("tiny", TinyConfig(), self.run_seed, seeds)
-
-    def run_seed(self, cfg, *, seed, device, progress):
-        self.calls.append(seed)
-        return {"value": cfg.value * 10 + seed}
-
-
-@pytest.fixture
-def tiny(register_experiment):
-    return lambda **kw: Tiny(register_experiment, **kw)
 
 
 @pytest.fixture
@@ -95,7 +72,7 @@ def one_line_error(capsys) -> str:
 
 
 def test_a_read_only_experiment_folder_stops_run_before_compute(isolated_dirs, tiny, deny_writes, capsys):
-    t = tiny()
+    t = tiny(seeds=2)
     folder = isolated_dirs["results"] / t.name
     folder.mkdir(parents=True)
     deny_writes(folder)
@@ -105,7 +82,7 @@ def test_a_read_only_experiment_folder_stops_run_before_compute(isolated_dirs, t
 
 
 def test_an_unwritable_lock_file_stops_run_before_compute(isolated_dirs, tiny, deny_writes, capsys):
-    t = tiny()
+    t = tiny(seeds=2)
     lock = results.lock_path(isolated_dirs["results"] / t.name / "smoke.json")
     lock.parent.mkdir(parents=True)
     lock.touch()
@@ -284,7 +261,7 @@ def test_show_refuses_a_config_of_the_wrong_types(isolated_dirs, tiny, capsys):
     assert main(["run", t.name, "--scale", "paper"]) == 0
     path = isolated_dirs["results"] / t.name / "paper.json"
     record = json.loads(path.read_text())
-    path.write_text(json.dumps({**record, "config": {"value": "one", "width": [4]}}))
+    path.write_text(json.dumps({**record, "config": {"value": "one", "batch_size": [4]}}))
     capsys.readouterr()
     assert main(["show", t.name, "--scale", "paper"]) == 1
     err = one_line_error(capsys)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import Tiny
 from relu_tanh import claims, data, experiments
 from relu_tanh.experiments import configs
 from relu_tanh.store import scales as scale
@@ -28,32 +29,6 @@ from relu_tanh.cli import main
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@dataclass(frozen=True)
-class TinyConfig:
-    value: int = 1
-    activations: tuple[str, ...] = ("tanh", "relu")
-    batch_size: int = 4
-    n_samples: int = 8
-    lrs: tuple[float, ...] = (0.1,)
-
-
-class Tiny:
-    """A registered experiment that records which seeds it ran; optionally slow or noisy."""
-
-    def __init__(self, register, seeds: int = 3):
-        self.calls: list[int] = []
-        self.name = register("tiny", TinyConfig(), self.run_seed, seeds)
-
-    def run_seed(self, cfg, *, seed, device, progress):
-        self.calls.append(seed)
-        return {"value": cfg.value * 10 + seed}
-
-
-@pytest.fixture
-def tiny(register_experiment):
-    return lambda **kw: Tiny(register_experiment, **kw)
 
 
 def stored(root: Path, name: str, s: str) -> dict:
