@@ -304,3 +304,10 @@ def test_mean_interval_covers_a_known_mean():
                (sparsity.mean_interval(list(rng.normal(0.3, 1.0, 30)))[1:] for _ in range(200)))
     assert 0.88 <= hits / 200 <= 0.99
     assert sparsity.mean_interval([2.0, 2.0, 2.0]) == (2.0, 2.0, 2.0)
+
+
+def test_sparsity_power_calculation_asks_more_seeds_of_a_smaller_effect():
+    from relu_tanh.claims import sparsity
+    clear, faint = [-0.05, -0.04, -0.06], [-0.01, 0.01, -0.02]
+    assert sparsity.seeds_to_decide(clear) <= 3 < sparsity.seeds_to_decide(faint)
+    assert sparsity.seeds_to_decide([0.01, -0.01, 0.0]) is None  # no effect: never decided

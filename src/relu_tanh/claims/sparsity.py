@@ -95,6 +95,27 @@ def mean_interval(x: list[float]) -> tuple[float, float, float]:
     return float(a.mean()), float(ci.low), float(ci.high)
 
 
+def seeds_to_decide(per_seed: list[float], most: int = 200) -> int | None:
+    """A power calculation: the fewest seeds at which the `LEVEL` t interval around the measured
+    mean, with the measured spread, would exclude 0; None if the mean is 0 or it takes more
+    than `most`."""
+    a = np.asarray(per_seed, float)
+    mean, sd = float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
+    if mean == 0:
+        return None
+    return next((n for n in range(2, most + 1)
+                 if stats.t.ppf((1 + LEVEL) / 2, n - 1) * sd / np.sqrt(n) < abs(mean)), None)
+
+
+def power_text(s: dict[tuple, dict], rival: str) -> str:
+    """'about 9 seeds' (or why not) for the page: what would decide ReLU against `rival`."""
+    diffs, _ = seed_gaps(s, rival)
+    if len(diffs) < 2:
+        return "more seeds with a pair than this run has"
+    n = seeds_to_decide([float(np.mean(d)) for _, d in sorted(diffs.items())])
+    return f"about {n} seeds" if n else "more than 200 seeds"
+
+
 @claim(id="sparsity-regularises",
        literature="Glorot, Bordes and Bengio (2011) argue that sparse representations generalise "
                   "better.",
