@@ -115,6 +115,13 @@ def test_plumbing_cells_are_hidden(page: Path):
     assert not shown, f"{page.name}: cells that only glue are shown:\n" + "\n---\n".join(shown)
 
 
+@pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
+def test_no_shown_cell_glues(page: Path):
+    """Glue is plumbing even beside a figure or table: it goes in a hidden cell of its own."""
+    shown = [c.source for c in code_cells(page) if not tags(c) & HIDDEN and "glue(" in c.source]
+    assert not shown, f"{page.name}: shown cells that glue:\n" + "\n---\n".join(shown)
+
+
 def test_the_intro_opens_with_the_verdicts_not_plumbing():
     intro = next(p for p in PAGES if p.stem == "intro")
     first = next(c for c in code_cells(intro) if not tags(c) & HIDDEN)
