@@ -85,7 +85,7 @@ def test_markdown_table_has_a_row_per_claim(smoke_ledger):
     table = claims.markdown_table(rows, "smoke").splitlines()
     assert len(table) == 2 + len(CLAIMS.names())
     for line, (c, v) in zip(table[2:], rows):
-        assert f"**{v.headline}**" in line and f"{{doc}}`{c.chapter}`" in line
+        assert f"**{v.headline}**" in line and f" <{c.chapter}>`" in line
         assert f"| {claims.core.stability_text(v)} |" in line
 
 

@@ -44,7 +44,7 @@ def test_a_run_that_loses_the_target_again_is_censored():
     assert debate.solved_at(run(100, diverged=True), 0.05) is None
 
 
-def test_best_point_prefers_success_then_speed_then_final():
+def test_tuning_rule_prefers_success_then_speed_then_final():
     stat = lambda success, steps, final: {"success": success, "median_steps": steps, "final": final}
     points = {(1e-3, 1.0): stat(2 / 3, 400, 0.01), (1e-2, 1.0): stat(2 / 3, 200, 0.02),
               (1e-1, 1.0): stat(1 / 3, 100, 0.001)}
@@ -57,6 +57,7 @@ def test_grid_is_the_same_protocol_for_every_model():
     cfg = debate.DebateConfig()
     settings = debate.grid(cfg, [0, 1, 2])
     assert len(settings) == (len(cfg.lrs.sgd) + len(cfg.lrs.adam)) * len(cfg.clips) * 3
+    assert {s.optimizer for s in debate.grid(debate.DebateConfig(optimizers=("adam",)), [0])} == {"adam"}
     assert {s.lr for s in settings if s.optimizer == "adam"} == set(cfg.lrs["adam"])
 
 
@@ -95,79 +96,126 @@ def test_smoke_run_summarises_every_kind_and_optimizer():
     res = experiments.run("debate", "smoke")
     s = res.summary
     cfg = res.config
-    assert len(s["rows"]) == len(cfg.tasks) * len(cfg.kinds) * 2
+    assert len(s["rows"]) == len(cfg.tasks) * len(cfg.kinds) * len(cfg.optimizers)
     for r in s["rows"]:
         assert 0 <= r["success"] <= 1 and 0 <= r["sensitivity"] <= 1 and 0 <= r["divergence"] <= 1
         assert r["median_steps"] > 0 and not math.isnan(r["median_steps"])  # inf when censored
-        assert r["model_steps_per_s"] > 0
+        assert r["model_steps_per_s"] > 0 and len(r["picks"]) == r["n"] == cfg.seeds
     assert s["seeds"] == cfg.seeds
 
 
 # --- the verdict on constructed summaries --------------------------------------------------------
 
-
-def row(kind, family, success, sensitivity=1.0, steps=500.0):
-    return {"kind": kind, "family": family, "success": success, "sensitivity": sensitivity,
-            "median_steps": steps}
+RELU = ("relu", "irnn", "nprnn", "indrnn")
+GATED = ("lstm", "gru")
 
 
-def summary(per_task, optimizers=("sgd", "adam"), sgd_informative=False):
-    """per_task: task -> (relu success, gated success, relu sensitivity, gated sensitivity), Adam;
-    SGD leaves every model unsolved unless `sgd_informative`."""
-    fams = {}
-    for task, (rs, gs, rsens, gsens) in per_task.items():
-        fams[(task, "equal", "adam")] = {"ReLU RNN": row("irnn", "ReLU RNN", rs, rsens),
-                                         "gated": row("lstm", "gated", gs, gsens)}
-        sgd = (rs, gs) if sgd_informative else (0.0, 0.0)
-        fams[(task, "equal", "sgd")] = {"ReLU RNN": row("irnn", "ReLU RNN", sgd[0], 0.0),
-                                        "gated": row("lstm", "gated", sgd[1], 0.0)}
-    return {"tasks": tuple(per_task), "families": fams, "optimizers": optimizers}
+def summary(solved, n=6, optimizers=("adam",)):
+    """solved: task -> {kind: seeds solved of n}; a kind left out of a task solved none."""
+    rows = [{"task": t, "variant": "equal", "kind": k, "optimizer": o, "successes": per.get(k, 0),
+             "n": n, "success": per.get(k, 0) / n}
+            for t, per in solved.items() for k in RELU + GATED for o in optimizers]
+    return {"tasks": tuple(solved), "kinds": RELU + GATED, "optimizers": optimizers, "rows": rows}
 
 
-def test_verdict_holds():
-    v = claim.relu_rnn_vs_gated(summary({"adding-50": (1.0, 1.0, 0.67, 1.0), "mnist1d": (2 / 3, 1.0, 1.0, 1.0)}))
-    assert v.status == "holds" and v.numbers["informative"] == 2 and "adam" in v.reason
+def everyone(k, **override):
+    return {kind: k for kind in RELU + GATED} | override
 
 
-def test_verdict_holds_when_fragile_a_point_the_claim_does_not_make():
-    v = claim.relu_rnn_vs_gated(summary({"adding-50": (1.0, 1.0, 0.33, 1.0)}))
-    assert v.status == "holds" and "share" in v.reason and v.scope == "short book-scale sequences"
+def test_verdict_holds_when_every_relu_rnn_matches_every_gated_net():
+    v = claim.relu_rnn_vs_gated(summary({"adding-50": everyone(6), "mnist1d": everyone(6)}))
+    assert v.status == "holds" and v.scope == "short book-scale sequences"
 
 
-def test_verdict_on_some_tasks_only_is_inconclusive():
-    """Matching on some tasks is decided by a seed or two: noise, not a named condition."""
-    v = claim.relu_rnn_vs_gated(summary({"adding-50": (1.0, 1.0, 1, 1), "mnist1d": (0.0, 1.0, 0, 1)}))
-    assert v.status == "inconclusive" and v.numbers["matched"] == 1
+def test_verdict_does_not_hold_when_every_relu_rnn_falls_short():
+    v = claim.relu_rnn_vs_gated(summary({"adding-50": {"lstm": 6, "gru": 6, "irnn": 1}}))
+    assert v.status == "does not hold"
+
+
+def test_some_matching_and_some_falling_short_is_a_condition_map():
+    v = claim.relu_rnn_vs_gated(summary({"adding-50": {"lstm": 6, "gru": 6, "irnn": 6, "nprnn": 6}}))
+    assert v.status == "holds with caveats"
+    assert v.conditions == {"ReLU RNN (Gaussian)": "does not hold", "IRNN": "holds",
+                            "np-RNN": "holds", "IndRNN": "does not hold"}
+
+
+def test_a_straddling_interval_is_inconclusive_not_a_caveat():
+    v = claim.relu_rnn_vs_gated(summary({"adding-50": everyone(6, irnn=4)}))
+    assert v.status == "inconclusive" and "IRNN" in v.reason
+
+
+def test_a_model_that_never_solved_never_matches_one_that_did():
+    for gated in range(1, 7):
+        s = summary({"adding-50": {"lstm": gated, "gru": gated}}, n=6)
+        assert all(c != "holds" for c in claim.conditions(s).values())
+
+
+def test_too_few_seeds_cannot_reach_holds():
+    n = claim.fewest_seeds()
+    assert claim.relu_rnn_vs_gated(summary({"adding-50": everyone(n - 1)}, n=n - 1)).status == "inconclusive"
+    assert claim.relu_rnn_vs_gated(summary({"adding-50": everyone(n)}, n=n)).status == "holds"
+    assert experiments.config_for("debate", "book").seeds >= n
+    assert experiments.config_for("debate", "paper").seeds >= n
 
 
 def test_verdict_on_long_tasks_has_no_scope():
-    v = claim.relu_rnn_vs_gated(summary({"adding-400": (1.0, 1.0, 1, 1)}))
+    v = claim.relu_rnn_vs_gated(summary({"adding-400": everyone(6)}))
     assert v.status == "holds" and v.scope is None
 
 
-def test_verdict_does_not_hold():
-    v = claim.relu_rnn_vs_gated(summary({"adding-50": (0.0, 1.0, 0, 1), "mnist1d": (1 / 3, 1.0, 0.33, 1),
-                                         "fashion-rows": (1.0, 1.0, 1, 1)}))
-    assert v.status == "does not hold" and v.numbers["matched"] == 1
-
-
 def test_verdict_inconclusive_when_nothing_solves():
-    v = claim.relu_rnn_vs_gated(summary({"adding-50": (0.0, 0.0, 0, 0), "mnist1d": (0.0, 0.0, 0, 0)}))
-    assert v.status == "inconclusive" and v.numbers["informative"] == 0
+    v = claim.relu_rnn_vs_gated(summary({"adding-50": {}, "mnist1d": {}}))
+    assert v.status == "inconclusive" and "no ReLU or gated" in v.reason
 
 
-def test_verdict_rests_on_the_more_informative_optimizer():
-    s = summary({"adding-50": (1.0, 1.0, 1, 1)})
-    assert claim.resting_optimizer(s) == "adam"
-    s["families"][("adding-50", "equal", "adam")]["ReLU RNN"]["success"] = 0.0
-    s["families"][("adding-50", "equal", "adam")]["gated"]["success"] = 0.0
-    s["families"][("adding-50", "equal", "sgd")]["gated"]["success"] = 1.0
-    assert claim.resting_optimizer(s) == "sgd"
-    assert claim.relu_rnn_vs_gated(s).status == "does not hold"
+def test_each_optimizer_is_a_condition_fixed_by_the_config():
+    s = summary({"adding-50": everyone(6)}, optimizers=("sgd", "adam"))
+    for r in s["rows"]:
+        if r["optimizer"] == "sgd" and r["kind"] in RELU:
+            r["successes"], r["success"] = 0, 0.0
+    v = claim.relu_rnn_vs_gated(s)
+    assert v.status == "holds with caveats"
+    assert v.conditions["IRNN with adam"] == "holds" and v.conditions["IRNN with sgd"] == "does not hold"
+
+
+def test_power_calculation_asks_more_seeds_of_closer_rates():
+    assert claim.seeds_for(1.0, 1.0) == claim.fewest_seeds()
+    assert claim.seeds_for(0.8, 0.8) > claim.seeds_for(1.0, 1.0)
+    assert claim.seeds_for(0.5, 1.0) is None  # a true gap at the margin is never decided
+
+
+def _runs(kind, solved_by_lr, seeds):
+    """Synthetic runs of one kind on adding-50: lr -> the seeds that solve at that lr."""
+    target = debate.target_for("adding-50")
+    return [{"task": "adding-50", "variant": "equal", "kind": kind, "hidden": 4, "params": 10,
+             "optimizer": "adam", "clip": 1.0, "lr": lr, "seed": s, "diverged": False, "curve": [],
+             "solved_at": 100 if s in who else None, "final": target / 2 if s in who else 0.1}
+            for lr, who in solved_by_lr.items() for s in seeds]
+
+
+def test_each_seed_is_scored_at_a_rate_chosen_on_the_others():
+    """At 0.01 only seed 0 solves; at 0.1 seeds 1 and 2: seed 0's rate is chosen on seeds 1
+    and 2 (0.1), where it fails, so a lucky rate does not count for the seed it was lucky on."""
+    cfg = debate.DebateConfig(tasks=("adding-50",), steps=(10,), kinds=("irnn",), optimizers=("adam",))
+    runs = _runs("irnn", {0.01: {0}, 0.1: {1, 2}}, range(3))
+    (r,) = debate.summarize(cfg, {0: {"runs": runs, "timing": []}})["rows"]
+    assert [lr for lr, _ in r["picks"]] == [0.1, 0.01, 0.01] and r["successes"] == 0
+
+
+def test_relabelling_seeds_never_changes_the_verdict():
+    cfg = debate.DebateConfig(tasks=("adding-50",), steps=(10,), kinds=("irnn", "lstm"), optimizers=("adam",))
+    runs = _runs("irnn", {0.01: {0, 3}, 0.1: {1, 2, 4}}, range(6)) + \
+        _runs("lstm", {0.01: {0, 1, 2, 3, 4, 5}, 0.1: {5}}, range(6))
+    base = claim.relu_rnn_vs_gated(debate.summarize(cfg, {0: {"runs": runs, "timing": []}}))
+    for perm in ([5, 4, 3, 2, 1, 0], [2, 0, 1, 5, 3, 4]):
+        relabelled = [{**r, "seed": perm[r["seed"]]} for r in runs]
+        v = claim.relu_rnn_vs_gated(debate.summarize(cfg, {0: {"runs": relabelled, "timing": []}}))
+        assert (v.status, v.reason) == (base.status, base.reason)
 
 
 @pytest.mark.parametrize("change, message", [(dict(shares=0), "shares"), (dict(steps=(1,)), "one entry per task"),
-                                             (dict(tasks=("adding-50", "pixel-mnist", "mnist1d")), "valid choices")])
+                                             (dict(tasks=("adding-50", "pixel-mnist"), steps=(1, 1)), "valid choices"),
+                                             (dict(optimizers=("rmsprop",)), "valid choices: sgd, adam")])
 def test_bad_config_stops_before_any_work(change, message):
     with pytest.raises(ValueError, match=message):
         experiments.config_for("debate", "book", **change)

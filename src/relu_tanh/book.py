@@ -50,6 +50,7 @@ def verdict(claim_id: str, scale: str) -> Markdown:
               f"**Quantity.** {c.quantity}; the article implies {c.effect}.",
               f"**Regions.** {c.regions.text()[0].upper() + c.regions.text()[1:]}.",
               f"**Reach.** {c.reach_at(scale)}.",
+              f"**Evidence.** {claims.core.evidence(c, scale)}.",
               f"**Literature.** {c.literature}", f"*Decided by:* {c.measurement}."]
     return Markdown(f":::{{admonition}} Verdict: {v.headline}\n:class: {kind}\n\n"
                     + "\n\n".join(parts) + "\n:::")

@@ -238,14 +238,19 @@ def verdict_cell(v: Verdict) -> str:
 
 
 def markdown_table(rows: list[tuple[Claim, Verdict]], scale: str) -> str:
-    """The verdict table as Markdown, one row per claim, with its stability and the data and
-    scale its numbers came from, linking each to its chapter."""
-    lines = [markdown_row(["Claim", "Verdict", "Stability", "Measured", "From", "Literature",
-                           "Chapter"]), "|---|---|---|---|---|---|---|"]
+    """The verdict table as Markdown, one row per claim: the claim linked to its chapter, the
+    verdict with its scope and conditions, its stability and the measured reason (the evidence's
+    source and the literature are in each chapter's verdict box)."""
+    lines = [markdown_row(["Claim", "Verdict", "Stability", "Measured"]), "|---|---|---|---|"]
     for c, v in rows:
-        lines.append(markdown_row([c.claim, verdict_cell(v), stability_text(v), v.reason,
-                                   evidence(c, scale), c.literature, f"{{doc}}`{c.chapter}`"]))
+        lines.append(markdown_row([f"{{doc}}`{link_text(c.claim)} <{c.chapter}>`", verdict_cell(v),
+                                   stability_text(v), v.reason]))
     return "\n".join(lines)
+
+
+def link_text(text: str) -> str:
+    """`text` safe inside a {doc} role's title: no backticks or angle brackets."""
+    return text.replace("`", "'").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def rules_table(scale: str) -> str:
