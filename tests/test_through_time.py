@@ -274,3 +274,11 @@ def test_speed_summary_flags_a_slowdown():
     slowed = {"speed": [{"cpu": run(100, 110), "wall": run(50, 50)},
                         {"cpu": run(100, 10), "wall": run(50, 5)}]}
     assert not tt.speed_summary(slowed)["steady"]
+
+
+def test_against_baseline_counts_only_runs_that_did_not_diverge():
+    from relu_tanh.experiments import through_time as tt
+    s = {"baseline_mse": 1 / 6, "arms": {("relu", "default", False): {
+        "test_mse": [[0.1, 0.2], [0.5, 0.05]], "diverged": [[False, False], [True, False]]}}}
+    out = tt.against_baseline(s)
+    assert out["survived"] == 3 and out["below"] == 2 and out["best_ratio"] == pytest.approx(0.3)

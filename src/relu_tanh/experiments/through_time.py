@@ -259,6 +259,16 @@ def speed_summary(summary: dict[str, Any]) -> dict[str, float | bool]:
             "steady": all(1 / STEADY <= r <= STEADY for r in ratios)}
 
 
+def against_baseline(summary: dict[str, Any]) -> dict[str, float]:
+    """What the runs that did not diverge learned: how many there are, how many end below the
+    trivial baseline MSE (always answer 1) at all, and the best final MSE over the baseline."""
+    finals = [m for arm in summary["arms"].values()
+              for ms, ds in zip(arm["test_mse"], arm["diverged"]) for m, d in zip(ms, ds) if not d]
+    base = summary["baseline_mse"]
+    return {"survived": len(finals), "below": sum(m < base for m in finals),
+            "best_ratio": min(finals) / base if finals else float("nan")}
+
+
 REGIME_DECADES = 2.0  # a map cell vanishes below 10^-this, explodes above 10^this
 
 
