@@ -5,7 +5,9 @@
 size and at the LSTM's parameter count, over one grid of (optimiser, learning rate, clipping
 threshold) that is the same for every model, and records for each run whether and when it
 solved the task, its final test error, and whether it diverged. The grid points and model seeds
-of one kind train together in one stack (one forward pass). A registry seed is one share of one
+of one kind train together in one stack (one forward pass). Each model seed is scored at the
+setting chosen on the *other* seeds (`measure.tuning.cross_fit`), so no reported run helped
+choose its own learning rate. A registry seed is one share of one
 block of `seeds` model seeds: registry seed s trains share s % shares of the grid (every
 `shares`-th setting) for block s // shares, whose model seeds are b*seeds ... b*seeds + seeds - 1.
 Shares let processes split the work (`python -m relu_tanh warm` runs one per core); on a CPU a
@@ -25,6 +27,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from ..measure import tuning
 from ..nets import recurrent
 from ..training import sequences
 from ..data import Dataset
@@ -70,6 +73,7 @@ class DebateConfig:
     tasks: tuple[str, ...] = ("adding-50", "mnist1d", "fashion-rows")
     kinds: tuple[str, ...] = KINDS
     variants: tuple[str, ...] = ("equal",)  # and/or "matched": the LSTM's parameter count
+    optimizers: tuple[str, ...] = OPTIMIZERS  # each one a condition of the verdict, fixed before the runs
     hidden: int = 32
     seeds: int = 3  # model seeds per block
     shares: int = 1  # registry seeds per block, each training every shares-th grid setting
@@ -99,11 +103,19 @@ class DebateConfig:
             raise ValueError(f"kinds: unknown {unknown}; valid choices: {', '.join(KINDS)}")
         if unknown := [v for v in self.variants if v not in VARIANTS]:
             raise ValueError(f"variants: unknown {unknown}; valid choices: {', '.join(VARIANTS)}")
+        if not self.optimizers or (unknown := [o for o in self.optimizers if o not in OPTIMIZERS]):
+            raise ValueError(f"optimizers: unknown or none {list(self.optimizers)}; valid choices: "
+                             f"{', '.join(OPTIMIZERS)}")
 
 
-# Book scale: the larger forget-gate bias (lstm_fb, 23% of the CPU time) runs at paper scale
-# only, and the grid is split in two shares, one per core, so that the chapter fits a 2-core CPU.
-BOOK = DebateConfig(kinds=tuple(k for k in KINDS if k != "lstm_fb"), shares=2)
+# Book scale, cut to what can decide within the chapter's CPU budget: Adam only (in an earlier
+# book-scale run SGD, with or without momentum, solved nothing within these budgets, and
+# fashion-rows was solved by no ReLU or gated model: both spent a third of the time on runs
+# that could not inform the verdict), six model seeds per model (the fewest at which a perfect
+# match can clear the margin, `claims.debate.fewest_seeds`), no LSTM with the larger
+# forget-gate bias (paper scale runs it), the grid split in two shares, one per core.
+BOOK = DebateConfig(tasks=("adding-50", "mnist1d"), steps=(800, 400), optimizers=("adam",),
+                    kinds=tuple(k for k in KINDS if k != "lstm_fb"), seeds=6, shares=2)
 
 
 # --- tasks -----------------------------------------------------------------------------------
@@ -142,9 +154,9 @@ def load_task(name: str, cfg: DebateConfig) -> tuple[Dataset, float, float]:
 
 def grid(cfg: DebateConfig, seeds: list[int]) -> list[Member]:
     """Every (optimiser, learning rate, clip) of the protocol at every seed: one stack's models
-    (SGD with momentum `SGD_MOMENTUM` or Adam with PyTorch's defaults; the seed fixes a model's
+    (SGD with momentum `SGD_MOMENTUM` and/or Adam with PyTorch's defaults; the seed fixes a model's
     initialisation and the order it draws its training examples in)."""
-    return [Member(lr, s, opt, clip) for opt in OPTIMIZERS for lr in cfg.lrs[opt]
+    return [Member(lr, s, opt, clip) for opt in cfg.optimizers for lr in cfg.lrs[opt]
             for clip in cfg.clips for s in seeds]
 
 
@@ -244,24 +256,36 @@ def solved_at(run: dict, target: float) -> int | None:
 
 
 def point_stats(runs: list[dict], target: float) -> dict[str, Any]:
-    """Success and timing of the runs (seeds) of one grid point."""
+    """Success and timing of a set of runs (seeds): success rate and count, median steps to
+    solve (censored runs at +inf) and among the successes only, median final error, and the
+    shares that diverged and that reached the target but ended above it again (fell back)."""
     finals = [r["final"] for r in runs if r["final"] is not None]
     steps = [solved_at(r, target) for r in runs]
-    return {"success": sum(s is not None for s in steps) / len(runs),
+    solved = [s for s in steps if s is not None]
+    return {"success": len(solved) / len(runs), "successes": len(solved),
             "median_steps": median_steps(steps),
+            "steps_solved": statistics.median(solved) if solved else math.nan,
             "final": statistics.median(finals) if finals else math.nan,
-            "diverged": sum(r["diverged"] for r in runs) / len(runs), "n": len(runs)}
+            "diverged": sum(r["diverged"] for r in runs) / len(runs),
+            "fell_back": sum(r["solved_at"] is not None and s is None
+                             for r, s in zip(runs, steps)) / len(runs), "n": len(runs)}
+
+
+def rank(stats: dict[str, Any]) -> tuple[float, float, float]:
+    """The tuning rule, lowest first: highest success rate, then fewest median steps to solve,
+    then lowest median final error (a setting whose every run diverged has none, and ranks last)."""
+    final = stats["final"] if not math.isnan(stats["final"]) else math.inf
+    return -stats["success"], stats["median_steps"], final
 
 
 def best_point(points: dict[tuple[float, float], dict]) -> tuple[float, float]:
-    """The tuning rule: highest success rate, then fewest median steps to solve, then lowest
-    median final error (a point whose every run diverged has none, and ranks last)."""
-    key = lambda lc: (-points[lc]["success"], points[lc]["median_steps"],
-                      points[lc]["final"] if not math.isnan(points[lc]["final"]) else math.inf)
-    return min(points, key=key)
+    """The (lr, clip) that `rank` puts first."""
+    return min(points, key=lambda lc: rank(points[lc]))
 
 
 def summarize(cfg: DebateConfig, seeds: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Per (task, variant, kind, optimiser): each model seed scored at the (lr, clip) chosen on
+    the other seeds (`tuning.cross_fit` by `rank`), with the grid's sensitivity and divergence."""
     runs = [r for out in seeds.values() for r in out["runs"]]
     timing = [t for out in seeds.values() for t in out["timing"]]
     groups: dict[tuple, list[dict]] = {}
@@ -269,37 +293,33 @@ def summarize(cfg: DebateConfig, seeds: dict[int, dict[str, Any]]) -> dict[str, 
         groups.setdefault((r["task"], r["variant"], r["kind"], r["optimizer"]), []).append(r)
     rows = []
     for (task, variant, kind, opt), group in groups.items():
-        lrs = sorted({r["lr"] for r in group})
-        points = {}
+        target, lrs = target_for(task), sorted({r["lr"] for r in group})
+        points: dict[tuple[float, float], dict[int, dict]] = {}
         for r in group:
-            points.setdefault((r["lr"], r["clip"]), []).append(r)
-        stats = {lc: point_stats(rs, target_for(task)) for lc, rs in points.items()}
-        best = best_point(stats)
+            points.setdefault((r["lr"], r["clip"]), {})[r["seed"]] = r
+        chosen = tuning.cross_fit(points, lambda rs: rank(point_stats(list(rs), target)))
+        scored = tuning.scored(points, chosen)
+        grid_stats = [point_stats(list(p.values()), target) for p in points.values()]
+        picks = [chosen[seed] for seed in sorted(chosen)]
         secs = [t["seconds_per_step"] / t["models"] for t in timing
                 if (t["task"], t["variant"], t["kind"]) == (task, variant, kind)]
         rows.append({"task": task, "variant": variant, "kind": kind, "family": FAMILIES[kind],
                      "optimizer": opt, "hidden": group[0]["hidden"], "params": group[0]["params"],
-                     "best_lr": best[0], "best_clip": best[1], "lr_at_edge": best[0] in (lrs[0], lrs[-1]),
-                     **stats[best],
-                     "sensitivity": sum(s["success"] >= 0.5 for s in stats.values()) / len(stats),
+                     "picks": picks, "lr_at_edge": any(lr in (lrs[0], lrs[-1]) for lr, _ in picks),
+                     **point_stats(scored, target),
+                     "sensitivity": sum(s["success"] >= 0.5 for s in grid_stats) / len(grid_stats),
                      "divergence": sum(r["diverged"] for r in group) / len(group),
                      "model_steps_per_s": 1 / statistics.median(secs) if secs else math.nan,
-                     "curves": [r["curve"] for r in points[best]]})
+                     "curves": [r["curve"] for r in scored]})
     return {"rows": rows, "tasks": cfg.tasks, "variants": cfg.variants, "kinds": cfg.kinds,
-            "optimizers": OPTIMIZERS, "families": families(rows),
-            "seeds": len({r["seed"] for r in runs})}
+            "optimizers": cfg.optimizers, "seeds": len({r["seed"] for r in runs})}
 
 
-def families(rows: list[dict]) -> dict[tuple[str, str, str], dict[str, dict]]:
-    """(task, variant, optimiser) -> family -> its best member: the highest success rate, then
-    the fewest median steps, then the higher sensitivity."""
-    out: dict[tuple[str, str, str], dict[str, dict]] = {}
-    for row in rows:
-        slot = out.setdefault((row["task"], row["variant"], row["optimizer"]), {})
-        key = lambda r: (-r["success"], r["median_steps"], -r["sensitivity"])
-        if row["family"] not in slot or key(row) < key(slot[row["family"]]):
-            slot[row["family"]] = row
-    return out
+def row(summary: dict[str, Any], task: str, variant: str, kind: str, optimizer: str
+        ) -> dict[str, Any] | None:
+    """The summary's row of one model on one task, or None if it was not run."""
+    return next((r for r in summary["rows"] if (r["task"], r["variant"], r["kind"], r["optimizer"])
+                 == (task, variant, kind, optimizer)), None)
 
 
 def replicates(seeds: dict[int, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -328,7 +348,7 @@ SMOKE = DebateConfig(tasks=("adding-20", "mnist1d"), steps=(20, 20), hidden=4, s
 # four shares, so that `run --unit K/4` (or `--launcher ray`) can spread it over GPUs.
 PAPER = DebateConfig(tasks=("adding-100", "adding-150", "adding-200", "adding-300", "adding-400",
                             "fashion-pixels", "fashion-ppixels"),
-                     steps=(20_000,) * 7, variants=("equal", "matched"), hidden=100, seeds=5,
+                     steps=(20_000,) * 7, variants=("equal", "matched"), hidden=100, seeds=6,
                      shares=4, batch_size=16, eval_every=250, eval_examples=1000,
                      adding_train=100_000, adding_test=10_000,
                      lrs=LearningRates(sgd=(1e-3, 1e-2, 1e-1), adam=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2)),
@@ -337,7 +357,7 @@ CONFIGS = {"smoke": SMOKE, "book": BOOK, "paper": PAPER}
 
 register(Experiment(
     name="debate", chapter="debate",
-    version=2,  # 2: trained by the shared torch.func trainer (torch.optim rounds differently)
+    version=3,  # 3: optimisers and seeds per config; scored at settings cross-fitted over seeds
     description="ReLU RNNs (Gaussian, IRNN, np-RNN, IndRNN) + clipping against LSTM/GRU and the "
                 "LRU on the adding problem and sequential classification, SGD and Adam, tuned alike",
     configs=CONFIGS,
@@ -354,38 +374,32 @@ PIXEL_TASKS = ("fashion-pixels", "fashion-ppixels")
 
 
 def steps_text(steps: float) -> str:
-    """Median steps to solve for a table cell; a censored median reads as 'not solved'."""
+    """Steps to solve for a table cell; a censored median (or no success) reads as 'not solved'."""
     return f"{steps:,.0f}" if math.isfinite(steps) else "not solved"
+
+
+def picks_text(picks: list[tuple[float, float]]) -> str:
+    """The settings the seeds were scored at, each with how many seeds: '0.01 (4), 0.03 (2)'."""
+    counts: dict[float, int] = {}
+    for lr, _ in picks:
+        counts[lr] = counts.get(lr, 0) + 1
+    return ", ".join(f"{lr:g} ({n})" for lr, n in sorted(counts.items()))
 
 
 def table_rows(summary: dict[str, Any], task: str, variant: str, optimizer: str,
                labels: dict[str, str]) -> tuple[list[str], list[list[Any]]]:
-    """The debate table of one task: per model, its tuned setting and every measure (the models'
-    sizes are in their own table, so that this one fits a page)."""
-    header = ["model", "tuned lr, clip", "success", "median steps", "final error", "diverged",
+    """The debate table of one task: per model, the rates its seeds were scored at, successes,
+    steps to solve among them, and the shares diverged and fallen back."""
+    header = ["model", "lr (seeds)", "solved", "steps to solve", "diverged", "fell back",
               "grid solved", "steps/s"]
     rows = []
     for kind in summary["kinds"]:
-        r = next((r for r in summary["rows"] if (r["task"], r["variant"], r["kind"], r["optimizer"])
-                  == (task, variant, kind, optimizer)), None)
-        if r is not None:
+        if (r := row(summary, task, variant, kind, optimizer)) is not None:
             edge = " (edge)" if r["lr_at_edge"] else ""
-            rows.append([labels[kind], f"{r['best_lr']:g}{edge}, {r['best_clip']:g}",
-                         f"{r['success']:.2f}", steps_text(r["median_steps"]), r["final"],
-                         f"{r['divergence']:.2f}", f"{r['sensitivity']:.2f}",
+            rows.append([labels[kind], picks_text(r["picks"]) + edge, f"{r['successes']}/{r['n']}",
+                         steps_text(r["steps_solved"]), f"{r['diverged']:.0%}",
+                         f"{r['fell_back']:.0%}", f"{r['sensitivity']:.0%}",
                          f"{r['model_steps_per_s']:.0f}"])
-    return header, rows
-
-
-def family_rows(summary: dict[str, Any], labels: dict[str, str]) -> tuple[list[str], list[list[Any]]]:
-    """Each family's best member per task, variant and optimiser: the whole comparison at a glance."""
-    fams = ("ReLU RNN", "gated", "tanh RNN", "linear")
-    header = ["task", "variant", "optimizer"] + [f"best {f}" for f in fams]
-    rows = []
-    for (task, variant, opt), best in sorted(summary["families"].items()):
-        cell = lambda f: (f"{labels[best[f]['kind']]}: {best[f]['success']:.2f}, "
-                          f"{steps_text(best[f]['median_steps'])}" if f in best else "")
-        rows.append([task, variant, opt] + [cell(f) for f in fams])
     return header, rows
 
 

@@ -10,6 +10,7 @@ coverage whatever the distribution (Conover 1999, Practical Nonparametric Statis
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats
@@ -99,7 +100,7 @@ def wilson(successes: int, n: int, level: float = 0.9) -> tuple[float, float]:
     coverage at small n and at 0 or n successes, where the Wald interval collapses)."""
     if not 0 <= successes <= n or n < 1:
         raise ValueError(f"need 0 <= successes <= n and n >= 1, got {successes} of {n}")
-    z2 = stats.norm.ppf((1 + level) / 2) ** 2
+    z2 = _z(level) ** 2
     p = successes / n
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = math.sqrt(z2 * (p * (1 - p) / n + z2 / (4 * n * n))) / (1 + z2 / n)
@@ -116,6 +117,12 @@ def newcombe(k1: int, n1: int, k2: int, n2: int, level: float = 0.9) -> tuple[fl
     return d, d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2)
 
 
+@lru_cache(maxsize=None)
+def _z(level: float) -> float:
+    return float(stats.norm.ppf((1 + level) / 2))
+
+
+@lru_cache(maxsize=1 << 16)  # power calculations call it for every pair of counts
 def non_inferiority(k1: int, n1: int, k2: int, n2: int, margin: float, level: float = 0.9) -> str:
     """Whether arm 1's success rate is at most `margin` below arm 2's: "holds" when the whole
     Newcombe interval of the difference lies above -margin, "does not hold" when it lies below,
