@@ -180,11 +180,12 @@ def llc_relation(summary: dict[str, Any]) -> str:
     nbytes = summary["largest"] * min(bench.DTYPES[r["dtype"]].itemsize for r in summary["rows"])
     if not llc:
         return "this machine reports no cache size, so whether they exceed its last-level cache is unknown"
-    mib = f"{llc / 2**20:g} MiB"
+    mib = (f"{llc / 2**20:g} MiB last-level cache that the CPU reports (in a virtual machine, "
+           f"the host processor's whole cache, of which this machine may get a much smaller share)")
     if nbytes < llc:
-        return (f"they fit inside this machine's {mib} last-level cache, so at this scale the page "
-                "checks the code, not the claim beyond the cache")
-    return f"even in bfloat16 they are {nbytes / llc:.3g} times this machine's {mib} last-level cache"
+        return (f"they fit inside the {mib}, so at this scale the page checks the code, not the "
+                "claim beyond the cache")
+    return f"even in bfloat16 they are {nbytes / llc:.3g} times the {mib}"
 
 
 def into_table(summary: dict[str, Any]) -> tuple[list[str], list[list]]:
