@@ -231,6 +231,14 @@ def test_divergence_over_the_grid_is_read_through_its_interval(diverged, expecte
     assert v.status == expected, v.reason
 
 
+def test_an_arm_without_runs_is_partial_and_unsettled():
+    empty = {"n": 0, "solved": 0, "runs": 0, "diverged_any_lr": 0, "long_n": 0, "long_exploded": 0}
+    assert claims_gates.standing(empty) == "partial" and claims_gates.explosion(empty) == "unsettled"
+    s = _summary()
+    s["arms"][("lstm", "relu", "tanh")] = {**s["arms"][("lstm", "relu", "tanh")], **empty}
+    assert claims_gates.gates_bounded(s).status == "inconclusive"
+
+
 def test_gates_bounded_reads_all_diverged_relu_gates_as_failing():
     s = _summary({("relu", "tanh"): FAIL}, diverged=12)  # every ReLU-gate run diverged (NaN MSE)
     v = claims_gates.gates_bounded(s)

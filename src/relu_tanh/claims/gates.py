@@ -95,13 +95,12 @@ def standing(arm: dict[str, Any]) -> Standing:
 
 def explosion(arm: dict[str, Any]) -> Stability:
     """explodes / stable / unsettled, from the runs diverged over the grid and the trained seeds
-    whose state exploded on the longer sequences (a probe with no runs says nothing)."""
-    sides = [side(arm["diverged_any_lr"], arm["runs"])]
-    if arm.get("long_n", 0):
-        sides.append(side(arm["long_exploded"], arm["long_n"]))
+    whose state exploded on the longer sequences (a share of no runs says nothing)."""
+    sides = [side(k, n) for k, n in ((arm["diverged_any_lr"], arm["runs"]),
+                                      (arm.get("long_exploded", 0), arm.get("long_n", 0))) if n]
     if "above" in sides:
         return "explodes"
-    return "stable" if set(sides) == {"below"} else "unsettled"
+    return "stable" if sides and set(sides) == {"below"} else "unsettled"
 
 
 def _exploding(arms: dict[tuple[str, str, str], dict[str, Any]], field: int) -> str:
