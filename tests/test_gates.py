@@ -129,7 +129,7 @@ def test_arm_censors_diverged_and_nan_runs_and_scores_each_seed_at_a_cross_fitte
     cfg = gates.GatesConfig(lrs=(0.01, 0.03, 0.1))
     solved = 0.01 * sequences.ADDING_BASELINE_MSE
     arm = gates._arm(cfg, {0.01: _by_seed(_run(0.1), _run(0.1), _run(0.1)),
-                           0.03: _by_seed(_run(solved), _run(math.nan), _run(solved, diverged=True)),
+                           0.03: _by_seed(_run(solved), _run(math.nan), _run(solved, True)),
                            0.1: _by_seed(_run(None), _run(math.inf), _run(0.5))})
     assert arm["chosen"] == {0: 0.01, 1: 0.03, 2: 0.03} and arm["edge"]
     assert arm["solved"] == 0 and arm["diverged"] == 1 and arm["median_mse"] == math.inf
@@ -233,7 +233,8 @@ def test_divergence_over_the_grid_is_read_through_its_interval(diverged, expecte
 
 def test_an_arm_without_runs_is_partial_and_unsettled():
     empty = {"n": 0, "solved": 0, "runs": 0, "diverged_any_lr": 0, "long_n": 0, "long_exploded": 0}
-    assert claims_gates.standing(empty) == "partial" and claims_gates.explosion(empty) == "unsettled"
+    assert claims_gates.standing(empty) == "partial"
+    assert claims_gates.explosion(empty) == "unsettled"
     s = _summary()
     s["arms"][("lstm", "relu", "tanh")] = {**s["arms"][("lstm", "relu", "tanh")], **empty}
     assert claims_gates.gates_bounded(s).status == "inconclusive"
@@ -284,7 +285,8 @@ def test_every_standing_is_reachable_with_the_scales_seeds(scale):
         {"trains", "fails", "partial"}
     assert claims_gates.decided_counts(n) == (n, 0)  # all solve: trains; none: fails
     d = claims_gates.seeds_for_a_dissent()
-    assert claims_gates.decided_counts(d)[0] == d - 1 and claims_gates.decided_counts(d - 1)[0] == d - 1
+    assert claims_gates.decided_counts(d)[0] == d - 1
+    assert claims_gates.decided_counts(d - 1)[0] == d - 1  # one seed fewer: unanimity again
 
 
 def test_longer_finding_places_the_mse_against_the_baseline_and_the_threshold():

@@ -90,7 +90,8 @@ def standing(arm: dict[str, Any]) -> Standing:
     """trains / fails / partial, from the seeds solved, each at its cross-fitted rate."""
     if arm["n"] == 0:
         return "partial"  # no runs: nothing to say either way
-    return {"above": "trains", "below": "fails", "straddles": "partial"}[side(arm["solved"], arm["n"])]
+    return {"above": "trains", "below": "fails",
+            "straddles": "partial"}[side(arm["solved"], arm["n"])]
 
 
 def explosion(arm: dict[str, Any]) -> Stability:

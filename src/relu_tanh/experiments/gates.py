@@ -286,8 +286,8 @@ def table_rows(s: dict[str, Any]) -> list[list[Any]]:
     for (cell, gate, state), a in s["arms"].items():
         ref = s["arms"][(cell, *REFERENCE)]["median_mse"]
         ratio = a["median_mse"] / ref if math.isfinite(a["median_mse"]) and ref > 0 else math.inf
-        rows.append([cell.upper(), gate, state, ", ".join(f"{a['chosen'][seed]:g}" for seed in sorted(a["chosen"]))
-                     + ("*" if a["edge"] else ""),
+        lrs = ", ".join(f"{a['chosen'][seed]:g}" for seed in sorted(a["chosen"]))
+        rows.append([cell.upper(), gate, state, lrs + ("*" if a["edge"] else ""),
                      f"{a['solved']}/{a['n']}", f"{a['diverged_any_lr']}/{a['runs']}",
                      a["median_mse"], ratio, a["long_median_mse"],
                      f"{a['long_exploded']}/{a['long_n']}"])
