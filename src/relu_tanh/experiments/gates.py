@@ -3,8 +3,9 @@
 LSTMs and GRUs (`relu_tanh.nets.cells`, written from their equations) are trained on the adding
 problem, whose answer depends on two inputs far apart in time. Arms: the original cells (sigmoid
 gates, tanh state); gates with a hard sigmoid, a clamped ReLU min(max(x, 0), 1) or an unbounded
-ReLU; the state's tanh replaced by ReLU or removed. Every arm gets the same learning-rate grid;
-all arms and learning rates of one cell and seed train as one stacked model
+ReLU; the state's tanh replaced by ReLU or removed. Every arm gets the same learning-rate grid,
+and each seed is reported at the rate chosen on the other seeds (`tuning.cross_fit`); all arms
+and learning rates of one cell and seed train as one stacked model
 (`training.stacked.train_stacked`). Measured: final test MSE against the 1/6 of always answering 1, divergence,
 each trained cell run on sequences longer than it saw (does its state explode?), and for the
 original cells the gates' and states' distribution at initialisation and at the end.
@@ -17,12 +18,12 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from ..measure import bench
+from ..measure import bench, tuning
 from ..training import sequences
 from ..nets.activations import ACTIVATIONS, CELL_NONLINEARITIES
 from ..nets.cells import CELLS, GATE_NAMES, GatedConfig, GatedRNN
@@ -169,26 +170,36 @@ def _final_mse(run: dict[str, Any]) -> float:
     return math.inf if run["diverged"] or mse is None or not math.isfinite(mse) else mse
 
 
-def _arm(cfg: GatesConfig, runs: dict[float, list[dict[str, Any]]]) -> dict[str, Any]:
-    """One arm over the lr grid: per lr the seeds solved, diverged and the median final MSE; its
-    best lr (most seeds solved, then lowest median MSE), flagged when at the grid's edge; and at
-    that lr, for the runs that did not diverge, the longer sequences: median MSE, and how many
-    states exploded (not finite or at least EXPLODED)."""
+def _tally(runs: Sequence[dict[str, Any]], threshold: float) -> dict[str, Any]:
+    """Runs, solved (final MSE below `threshold`), diverged, the final MSEs and their median."""
+    mse = [_final_mse(r) for r in runs]
+    return {"n": len(runs), "solved": sum(m < threshold for m in mse),
+            "diverged": sum(r["diverged"] for r in runs),
+            "median_mse": float(np.median(mse)) if mse else math.inf, "mse": mse}
+
+
+def _arm(cfg: GatesConfig, runs: dict[float, dict[int, dict[str, Any]]]) -> dict[str, Any]:
+    """One arm over the lr grid (`runs[lr][seed]`): per lr the seeds solved, diverged and the
+    median final MSE; each seed scored at the lr `chosen` for it on the other seeds
+    (`tuning.cross_fit`: most solved, then lowest median MSE), `edge` when one of those is at
+    the grid's edge; and for the scored runs that did not diverge, the longer sequences: median
+    MSE, and how many states exploded (not finite or at least EXPLODED)."""
     threshold = cfg.solve_fraction * sequences.ADDING_BASELINE_MSE
-    per_lr = {}
-    for lr, rs in runs.items():
-        mse = [_final_mse(r) for r in rs]
-        per_lr[lr] = {"n": len(rs), "solved": sum(m < threshold for m in mse),
-                      "diverged": sum(r["diverged"] for r in rs),
-                      "median_mse": float(np.median(mse)) if mse else math.inf, "mse": mse}
-    best = max(cfg.lrs, key=lambda lr: (per_lr[lr]["solved"], -per_lr[lr]["median_mse"]))
-    edge = len(cfg.lrs) > 1 and best in (cfg.lrs[0], cfg.lrs[-1])
-    long = [r.get("long") for r in runs[best] if not r["diverged"]]
-    long = [p for p in long if p is not None]
+    per_lr = {lr: _tally(list(rs.values()), threshold) for lr, rs in runs.items()}
+
+    def rank(rs: Sequence[dict[str, Any]]) -> tuple[int, float]:
+        tally = _tally(rs, threshold)
+        return -tally["solved"], tally["median_mse"]
+
+    chosen = tuning.cross_fit(runs, rank)
+    scored = tuning.scored(runs, chosen)
+    edge = len(cfg.lrs) > 1 and bool({cfg.lrs[0], cfg.lrs[-1]} & set(chosen.values()))
+    long = [r["long"] for r in scored if not r["diverged"] and r.get("long") is not None]
     exploded = sum(p["max_state"] is None or p["max_state"] >= EXPLODED or p["mse"] is None
                    for p in long)
     long_mse = [p["mse"] if p["mse"] is not None else math.inf for p in long]
-    return {"per_lr": per_lr, "lr": best, "edge": edge, **per_lr[best],
+    return {"per_lr": per_lr, "chosen": chosen, "edge": edge, **_tally(scored, threshold),
+            "curves": [r["test_mse"] for r in scored],
             "diverged_any_lr": sum(v["diverged"] for v in per_lr.values()),
             "runs": sum(v["n"] for v in per_lr.values()),
             "long_n": len(long), "long_exploded": exploded,
@@ -215,28 +226,29 @@ def _pool_traces(runs: list[dict[str, Any]], when: str) -> dict[str, Any]:
 
 
 def summarize(cfg: GatesConfig, seeds: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    """`arms[(cell, gate, state)]`: the arm over the lr grid (`_arm`) with its learning curves at
-    the best lr; `traces[cell]`: the original cell's gates at its best lr, at initialisation and
-    at the end; `steps_per_s[cell]`: per seed, the rate of each epoch."""
+    """`arms[(cell, gate, state)]`: the arm over the lr grid, each seed scored at the lr chosen
+    on the other seeds (`_arm`); `traces[cell]`: the original cell's gates in those scored runs,
+    at initialisation and at the end; `steps_per_s[cell]`: per seed, the rate of each epoch;
+    `length`: the steps of the sequences trained on."""
     arms, traces, rates = {}, {}, {}
     for cell in cfg.cells:
-        models = [m for s in seeds.values() for m in s["cells"][cell]["models"]]
         for gate, state in cfg.arms:
-            runs = {lr: [m for m in models if (m["gate"], m["state"], m["lr"]) == (gate, state, lr)]
+            runs = {lr: {seed: m for seed, s in seeds.items() for m in s["cells"][cell]["models"]
+                         if (m["gate"], m["state"], m["lr"]) == (gate, state, lr)}
                     for lr in cfg.lrs}
-            arm = _arm(cfg, runs)
-            arm["curves"] = [r["test_mse"] for r in runs[arm["lr"]]]
-            arms[(cell, gate, state)] = arm
+            arm = arms[(cell, gate, state)] = _arm(cfg, runs)
             if (gate, state) == REFERENCE:
-                traces[cell] = {"lr": arm["lr"], "init": _pool_traces(runs[arm["lr"]], "init"),
-                                "final": _pool_traces(runs[arm["lr"]], "final")}
+                scored = tuning.scored(runs, arm["chosen"])
+                traces[cell] = {"init": _pool_traces(scored, "init"),
+                                "final": _pool_traces(scored, "final")}
         rates[cell] = []
         for s in seeds.values():
             c = s["cells"][cell]
             per_epoch = c["steps"] / len(c["epoch_seconds"])
             ends = [0.0, *c["epoch_seconds"]]
             rates[cell].append([per_epoch / (b - a) for a, b in zip(ends[:-1], ends[1:])])
-    return {"arms": arms, "traces": traces, "steps_per_s": rates,
+    return {"arms": arms, "traces": traces, "steps_per_s": rates, "length": cfg.length,
+            "long_length": cfg.long_length,
             "threshold": cfg.solve_fraction * sequences.ADDING_BASELINE_MSE,
             "seeds": len(seeds), "data": next(iter(seeds.values()))["data"] if seeds else ""}
 
@@ -266,14 +278,16 @@ register(Experiment(
 
 
 def table_rows(s: dict[str, Any]) -> list[list[Any]]:
-    """One row per arm: cell, gate, state, best lr (* at the grid's edge), seeds solved there,
-    runs diverged over the whole grid, median test MSE there and its ratio to the original
-    cell's; then, run on longer sequences, the median MSE and the seeds whose state exploded."""
+    """One row per arm: cell, gate, state, the lr chosen for each seed on the other seeds (* when
+    one is at the grid's edge), seeds solved at it, runs diverged over the whole grid, median
+    test MSE of the scored runs and its ratio to the original cell's; then, run on longer
+    sequences, the median MSE and the seeds whose state exploded."""
     rows = []
     for (cell, gate, state), a in s["arms"].items():
         ref = s["arms"][(cell, *REFERENCE)]["median_mse"]
         ratio = a["median_mse"] / ref if math.isfinite(a["median_mse"]) and ref > 0 else math.inf
-        rows.append([cell.upper(), gate, state, f"{a['lr']:g}{'*' if a['edge'] else ''}",
+        lrs = ", ".join(f"{a['chosen'][seed]:g}" for seed in sorted(a["chosen"]))
+        rows.append([cell.upper(), gate, state, lrs + ("*" if a["edge"] else ""),
                      f"{a['solved']}/{a['n']}", f"{a['diverged_any_lr']}/{a['runs']}",
                      a["median_mse"], ratio, a["long_median_mse"],
                      f"{a['long_exploded']}/{a['long_n']}"])
@@ -281,7 +295,7 @@ def table_rows(s: dict[str, Any]) -> list[list[Any]]:
 
 
 def gate_numbers(s: dict[str, Any]) -> dict[str, float]:
-    """For the original cells at their best lr: each gate's share of values near 0 and near 1
+    """For the original cells in their scored runs: each gate's share of values near 0 and near 1
     (within NEAR) at initialisation and at the end; the per-unit mean of the forget (LSTM) and
     update (GRU) gate, before and after, and the share of units whose mean is above 1 - NEAR;
     and the training rate in steps/s with its spread over epochs (max / min)."""
@@ -304,6 +318,7 @@ def gate_numbers(s: dict[str, Any]) -> dict[str, float]:
             if c == cell:
                 out[f"{cell}-{gate}-{state}-long-exploded"] = a["long_exploded"]
                 out[f"{cell}-{gate}-{state}-long-n"] = a["long_n"]
+                out[f"{cell}-{gate}-{state}-long-mse"] = a["long_median_mse"]
         rates = [r for seed in s["steps_per_s"][cell] for r in seed]
         out[f"{cell}-steps-per-s"] = float(np.median(rates))
         out[f"{cell}-steps-spread"] = float(max(rates) / min(rates))

@@ -76,9 +76,9 @@ def gate_unit_means(traces: dict[str, dict], near: float) -> plt.Figure:
 
 
 def ablation_mse(summary: dict[str, Any], baseline: float, scale: str) -> plt.Figure:
-    """Final test MSE of every seed at each arm's best learning rate, one panel per cell, on a log
-    scale; diverged (or overflowed) runs drawn as crosses at the top; the baseline 1/6 and the
-    solve threshold as lines."""
+    """Final test MSE of every seed at the learning rate chosen for it on the other seeds, one
+    panel per cell, on a log scale; diverged (or overflowed) runs drawn as crosses at the top;
+    the baseline 1/6 and the solve threshold as lines."""
     arms = summary["arms"]
     cells = list(dict.fromkeys(c for c, _, _ in arms))
     fig, axes = subplots(len(cells), width=3.6, height=3.0, sharey=True)
@@ -100,7 +100,7 @@ def ablation_mse(summary: dict[str, Any], baseline: float, scale: str) -> plt.Fi
                xticklabels=[arm_label(g, s) + ("*" if arms[(cell, g, s)]["edge"] else "")
                             for _, g, s in keys])
         ax.tick_params(axis="x", labelrotation=60)
-    axes[0].set_ylabel("test MSE at the best lr")
+    axes[0].set_ylabel("test MSE at the chosen lr")
     axes[-1].legend(loc="lower right", fontsize=7)
     return fig
 
