@@ -225,8 +225,8 @@ def evidence(c: Claim, scale: str) -> str:
     data, scale = [], decided_at(c, scale)
     for name in c.experiments:
         cfg = experiments.config_for(name, scale)
-        dataset = getattr(cfg, "dataset", None)
-        data += [*getattr(cfg, "tasks", ()), DATA_NAMES.get(dataset, dataset)]
+        read = cfg.datasets() if hasattr(cfg, "datasets") else (getattr(cfg, "dataset", None),)
+        data += [*getattr(cfg, "tasks", ()), *(DATA_NAMES.get(d, d) for d in read)]
     names = ", ".join(f"`{name}`" for name in c.experiments)
     known = ", ".join(dict.fromkeys(d for d in data if d))
     return f"{scale} scale: {names}" + (f" on {known}" if known else "")

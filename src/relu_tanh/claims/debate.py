@@ -160,8 +160,10 @@ def _counts(summary: dict[str, Any], kinds: list[str], tasks: list[str], opt: st
 def relu_rnn_vs_gated(s: dict[str, Any]) -> Verdict:
     conds = conditions(s)
     tasks = sorted({t for opt in s["optimizers"] for t in informative(s, opt)}, key=s["tasks"].index)
-    numbers = {f"{p['task']}-{p['relu']}-{p['gated']}-{opt}-{end}": p[end]
-               for opt in s["optimizers"] for p in pairs(s, opt) for end in ("low", "high")}
+    numbers = {f"{r['task']}-{r['kind']}-{r['optimizer']}-solved": r["successes"]
+               for r in s["rows"] if r["variant"] == VARIANT}
+    numbers |= {f"{p['task']}-{p['relu']}-{p['gated']}-{opt}-{end}": p[end]
+                for opt in s["optimizers"] for p in pairs(s, opt) for end in ("low", "high")}
     if not tasks:
         return Verdict("inconclusive", "no ReLU or gated network solved any task within the "
                        "budget, so the runs cannot compare them", numbers)

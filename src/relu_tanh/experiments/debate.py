@@ -91,6 +91,10 @@ class DebateConfig:
     cpu_threads: int | None = 1  # torch threads while training on a CPU (None: leave as is); the
     # small per-step products gain nothing from a second thread and lose much to its spinning
 
+    def datasets(self) -> tuple[str, ...]:
+        """The image datasets the tasks read (the adding problem and MNIST-1D are generated)."""
+        return (self.dataset,) if any(t.startswith("fashion") for t in self.tasks) else ()
+
     def validate(self) -> None:
         """Checked when the config is built or overridden, before any work."""
         if self.seeds < 1 or self.shares < 1:
