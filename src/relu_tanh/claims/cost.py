@@ -97,8 +97,8 @@ def _against(nbytes: int, llc: int | None) -> str:
     if not llc:
         return "the machine reported no cache size"
     if nbytes < llc:
-        return f"within the {_mib(llc)} last-level cache"
-    return f"{fmt(nbytes / llc, 1)} times the {_mib(llc)} last-level cache"
+        return f"within the {_mib(llc)} last-level cache the CPU reports"
+    return f"{fmt(nbytes / llc, 1)} times the {_mib(llc)} last-level cache the CPU reports"
 
 
 @claim(id="relu-cheap-per-step",
