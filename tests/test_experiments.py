@@ -269,3 +269,20 @@ def test_top_layer_course_reads_one_run():
     assert c["rise_steps"] == 10 and c["fall_steps"] == 30 and c["end"] == 0.3
     never = {"steps": [0, 10, 20], "stats": [stat(v) for v in (0.1, 0.8, 0.7)]}
     assert saturation.top_layer_course(never)["fall_steps"] == math.inf
+
+
+def test_vanishing_train_scores_each_seed_at_the_rate_chosen_on_the_others():
+    """A rate that is lucky on one seed only is not reported on that seed."""
+    from relu_tanh.experiments import vanishing
+    cfg = vanishing.TrainSweepConfig(archs=("mlp",), activations=("sigmoid",), inits=("default",),
+                                     depths=(2,), lrs=(0.1, 1.0), cnn_activations=("sigmoid",),
+                                     cnn_depths=(2,),
+                                     tunings=(vanishing.Tuning("sigmoid", (0.1, 1.0, 10.0), 2),))
+    errors = {0.1: [0.8, 0.8, 0.8], 1.0: [0.6, 0.5, 0.5], 10.0: [0.1, 0.9, 0.9]}
+    seeds = {s: {"rows": [{"arch": "mlp", "activation": "sigmoid", "init": "default", "depth": 2,
+                           "lr": lr, "train_error": [0.9, e[s]], "test_error": [0.9, e[s]],
+                           "diverged": False} for lr, e in errors.items()]} for s in range(3)}
+    v = vanishing.summarize_train(cfg, seeds)[("mlp", "sigmoid", "default", 2)]
+    assert v["lrs"] == [1.0, 10.0, 10.0] and not v["interior"]
+    assert v["train_error"]["centre"] == pytest.approx(0.8)
+    assert v["error_per_lr"][1.0] == pytest.approx(1.6 / 3) and v["runs"][0]["lr"] == 1.0

@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from relu_tanh import experiments
 from relu_tanh.claims import derivatives, saturation, sparsity, vanishing
 
 # --- derivatives ------------------------------------------------------------------------------
@@ -120,6 +121,29 @@ def test_sigmoid_vanishing_every_outcome():
     nan = init_summary(1e-4, 0.5)
     nan[("mlp", "sigmoid", "xavier", 20)]["ratio"]["centre"] = math.nan
     assert rule(nan, train_summary(0.9, 0.2)).status == "inconclusive"
+
+
+def test_sigmoid_vanishing_reads_each_setting_against_its_own_control():
+    rule, init = vanishing.sigmoid_vanishing, init_summary(1e-4, 0.5)
+    # one control fails where its deep net did not train either: that failure is not attributable
+    s = train_summary(0.9, 0.2)
+    s[("cnn", "sigmoid", "kaiming", 2)]["train_error"]["centre"] = vanishing.UNTRAINED
+    v = rule(init, s)
+    assert v.status == "inconclusive" and "CNN kaiming did not train" in v.reason
+    assert v.numbers["max_control_error"] == vanishing.UNTRAINED
+    # a failed control beside a deep net that trained anyway: the deep net decides that setting
+    s[("cnn", "sigmoid", "kaiming", 20)]["train_error"]["centre"] = 0.3
+    v = rule(init, s)
+    assert v.status == "holds with caveats" and v.conditions["CNN kaiming"] == "does not hold"
+    # every control trains just below the line, every deep net sits at it: holds
+    assert rule(init, train_summary(vanishing.UNTRAINED, 0.2, shallow=0.79)).status == "holds"
+
+
+def test_vanishing_reach_states_each_activation_budget():
+    cfg, text = experiments.config_for("vanishing_train", "book"), vanishing._reach("book")
+    for act in cfg.activations:
+        t = cfg.tuning(act)
+        assert act in text and f"{t.epochs} epochs at rates {', '.join(f'{lr:g}' for lr in t.lrs)}" in text
 
 
 def test_sigmoid_vanishing_without_training_runs_is_inconclusive():

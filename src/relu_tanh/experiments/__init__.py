@@ -279,8 +279,8 @@ def load_stored(name: str, scale: str = "paper") -> Result | None:
 
 
 def from_json(cls: type, d: dict[str, Any]) -> Any:
-    """Rebuild a (nested) frozen config from its JSON form: lists back to tuples, each value
-    type-checked against its field (TypeError naming the field).
+    """Rebuild a (nested) frozen config from its JSON form (a tuple of configs too): lists back
+    to tuples, each value type-checked against its field (TypeError naming the field).
 
     Keys the class no longer has are dropped, so an older stored run still loads; its record
     on disk keeps them."""
@@ -292,10 +292,18 @@ def from_json(cls: type, d: dict[str, Any]) -> Any:
         value, hint = d[f.name], hints[f.name]
         if dataclasses.is_dataclass(hint) and isinstance(value, dict):
             value = from_json(hint, value)
+        elif dataclasses.is_dataclass(item := _item(hint)) and isinstance(value, list):
+            value = [from_json(item, v) if isinstance(v, dict) else v for v in value]
         kwargs[f.name] = _tuples(value)
         if not dataclasses.is_dataclass(kwargs[f.name]):
             check_type(f.name, kwargs[f.name], hint)
     return cls(**kwargs)
+
+
+def _item(hint: Any) -> Any:
+    """The item type of a `tuple[X, ...]` hint, else None."""
+    args = typing.get_args(hint)
+    return args[0] if typing.get_origin(hint) is tuple and args else None
 
 
 def _tuples(value: Any) -> Any:

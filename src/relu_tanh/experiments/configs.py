@@ -35,6 +35,7 @@ def override(config: C, **changes: Any) -> C:
 # Generic rules by field name, so every experiment's config gets them without code of its own.
 # Every number must be finite and positive (widths, depths, counts, sizes, rates, ...), except:
 AT_LEAST_ZERO = {"race_epochs", "max_extensions", "warmup", "tuning_seeds"}  # 0: none
+MAY_BE_EMPTY = {"tunings"}  # (): none, the shared default applies
 FRACTIONS = {"level", "solve_fraction", "target_error", "threshold", "thresholds"}  # in (0, 1)
 MOMENTA = {"momentum"}  # in [0, 1)
 ABOVE_ONE = {"lr_step"}  # a factor that must move the rate
@@ -51,14 +52,14 @@ RANGES = {  # (test, words for the error)
 def validate(config: Any) -> None:
     """Raise ValueError (one line, naming the field and what it may be) for a value that cannot
     work: an unknown activation or dataset name (listing the valid ones), a number out of its
-    field's range (`range_of`), an empty grid (tuple), a downsampling factor that does not
-    divide the images' side. Nested configs are checked whole; then the config's own `validate()`."""
+    field's range (`range_of`), an empty grid (tuple; `MAY_BE_EMPTY` aside), a downsampling
+    factor that does not divide the images' side. Nested configs are checked whole; then the config's own `validate()`."""
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
         if dataclasses.is_dataclass(value):
             validate(value)
             continue
-        if isinstance(value, tuple) and not value:
+        if isinstance(value, tuple) and not value and f.name not in MAY_BE_EMPTY:
             raise ValueError(f"{f.name} is empty; give at least one value")
         items = tuple(_flat(value))
         if f.name in NAMED:
