@@ -136,14 +136,15 @@ def lr_sweep(summary: dict[str, Any], threshold: float) -> plt.Figure:
                         mfc="none", color=COLORS[act])
         ax.axhline(cap, color="grey", ls=":", lw=1)
         ax.annotate(f"{NEVER} in {cap} epochs", (0.02, top), xycoords=("axes fraction", "data"),
-                    fontsize="small", color="grey", va="bottom")
+                    xytext=(0, 4), textcoords="offset points", fontsize="small", color="grey",
+                    va="bottom")  # above the triangles
         grid = []
         for lr in sorted({lr for act in ("relu", "tanh")
                           for lr in summary["arms"][(variant, act, threshold)]["grid"]}):
             if not grid or lr > 1.3 * grid[-1]:  # one tick for near-equal rates of two arms
                 grid.append(lr)
         ax.set(xscale="log", xlabel="learning rate", title=f"{variant} pipeline",
-               ylim=(0, top * 1.12))
+               ylim=(0, top * 1.3))
         shown = grid[::-(-len(grid) // 3)]  # at most three labels; every rate keeps a tick
         ax.set_xticks(shown, [f"{lr:g}" for lr in shown])
         ax.set_xticks(grid, minor=True)
