@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..measure.bench import DTYPES, ELEMENTS_MOVED
-from .style import COLORS, subplots
+from .style import COLORS, legend, subplots
 
 
 def bytes_label(x: float, _pos: Any = None) -> str:
@@ -65,30 +65,27 @@ def cost_per_element(summary: dict[str, Any], dtypes: tuple[str, ...] = ("float3
                 ax.set_xlabel("size of the input tensor")
             if j == 0:
                 ax.set_ylabel("ns per element")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=4)
+    legend(fig, axes[:1])
     return fig
 
 
 def step_share(summary: dict[str, Any], models: tuple[str, ...] = ("cnn", "rnn")) -> plt.Figure:
     """Per model: the share of a training step that each activation accounts for (its step time
     minus the step time without an activation, over its step time), median and interquartile
-    range over rounds, with the median step time written above each bar."""
+    range over rounds (horizontal bars), with the median step time beside each name."""
     models = tuple(m for m in models if m in summary)
-    fig, axes = subplots(len(models), sharey=True)
+    fig, axes = subplots(len(models), height=2.8)
     for ax, model in zip(axes, models):
         s = summary[model]
         names = list(s["share"])
         med = np.array([100 * s["share"][a]["median"] for a in names])
         lo = med - [100 * s["share"][a]["p25"] for a in names]
         hi = [100 * s["share"][a]["p75"] for a in names] - med
-        ax.bar(names, med, color=[COLORS.get(a, "grey") for a in names], yerr=[lo, hi],
-               capsize=2, error_kw={"lw": 0.8})
-        for k, a in enumerate(names):
-            ax.annotate(f"{1e3 * s['step_s'][a]['median']:.3g} ms", (k, max(med[k] + hi[k], 0)),
-                        ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
-        ax.axhline(0, color="black", lw=0.6)
-        ax.tick_params(axis="x", labelrotation=45)
-        ax.set(title=f"{model.upper()}, batch {s['batch']}")
-    axes[0].set_ylabel("share of the step (%)")
+        y = np.arange(len(names))
+        ax.barh(y, med, color=[COLORS.get(a, "grey") for a in names], xerr=[lo, hi],
+                capsize=2, error_kw={"lw": 0.8})
+        ax.set_yticks(y, [f"{a}, {1e3 * s['step_s'][a]['median']:.3g} ms" for a in names])
+        ax.invert_yaxis()
+        ax.axvline(0, color="black", lw=0.6)
+        ax.set(title=f"{model.upper()}, batch {s['batch']}", xlabel="share of the step (%)")
     return fig

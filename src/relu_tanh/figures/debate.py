@@ -8,7 +8,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .style import COLORS, subplots
+from .style import COLORS, faint, legend, subplots
 
 
 FAMILY_COLORS = {"tanh RNN": COLORS["tanh"], "ReLU RNN": COLORS["relu"], "gated": "#1b9e77",
@@ -35,26 +35,38 @@ def debate_success(summary: dict[str, Any], variant: str, optimizer: str,
         ax.set(xlim=(0, 1.05), xlabel=f"{task}: success rate", yticks=y,
                yticklabels=[labels[k] for k in kinds])
         ax.invert_yaxis()
-    fig.legend(loc="outside lower center", frameon=False)  # below the panels, off the bars
+    legend(fig)
     return fig
 
 
 def debate_curves(summary: dict[str, Any], task: str, variant: str, optimizer: str,
                   kinds: tuple[str, ...], labels: dict[str, str], target: float,
                   ylabel: str) -> plt.Figure:
-    """Evaluated test error against training steps at each model's tuned setting, one line per
-    seed, with the solved threshold."""
-    fig, (ax,) = subplots(width=4.8, height=3.0)
+    """Evaluated test error against training steps at each model's tuned setting, one panel per
+    family: the median over seeds bold, each seed faint, with the solved threshold."""
     rows = {r["kind"]: r for r in summary["rows"]
             if (r["task"], r["variant"], r["optimizer"]) == (task, variant, optimizer)}
+    shown = [k for k in kinds if k in rows]
+    families = list(dict.fromkeys(rows[k]["family"] for k in shown))
+    ncols = min(2, len(families))
+    fig, axes = subplots(ncols, -(-len(families) // ncols), width=3.6, height=2.2, sharex=True,
+                         sharey=True)
     palette = plt.get_cmap("tab10")
-    for i, kind in enumerate(k for k in kinds if k in rows):
-        for j, curve in enumerate(rows[kind]["curves"]):
-            if curve:
-                steps, err = zip(*curve)
-                ax.plot(steps, err, color=palette(i), lw=1, alpha=0.8,
-                        label=f"{labels[kind]} ({len(rows[kind]['curves'])} seeds)" if j == 0 else None)
-    ax.axhline(target, color="grey", ls=":", lw=1, label="solved below")
-    ax.set(xlabel="training step", ylabel=ylabel, yscale="log")
-    ax.legend(fontsize=7, ncol=2)
+    for ax, family in zip(axes, families):
+        for i, kind in enumerate(shown):
+            curves = [np.array(c, dtype=float) for c in rows[kind]["curves"] if c]
+            if rows[kind]["family"] != family or not curves:
+                continue
+            for c in curves:
+                faint(ax, c[:, 0], c[:, 1], color=palette(i))
+            n = min(len(c) for c in curves)
+            ax.plot(curves[0][:n, 0], np.median([c[:n, 1] for c in curves], axis=0), color=palette(i),
+                    lw=1.8, label=f"{labels[kind]} ({len(rows[kind]['curves'])} seeds)")
+        ax.axhline(target, color="grey", ls=":", lw=1, label="solved below")
+        ax.set(yscale="log", title=family)
+    for k, ax in enumerate(axes):
+        ax.set_visible(k < len(families))
+        ax.set(xlabel="training step" if k >= len(families) - ncols else "",
+               ylabel=ylabel if k % ncols == 0 else "")
+    legend(fig, title="median over seeds (bold), each seed (faint)")
     return fig

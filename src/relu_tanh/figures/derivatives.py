@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from ..nets import activations
-from .style import COLORS, log_ticks, subplots
+from .style import COLORS, legend, log_ticks, subplots
 
 
 def derivatives(names: tuple[str, ...] = ("sigmoid", "tanh", "relu"), limit: float = 6.0) -> plt.Figure:
@@ -22,7 +22,7 @@ def derivatives(names: tuple[str, ...] = ("sigmoid", "tanh", "relu"), limit: flo
         right.plot(z, act.derivative(z), color=COLORS[name], label=name)
     left.set(xlabel="pre-activation z", ylabel="f(z)")
     right.set(xlabel="pre-activation z", ylabel="f'(z)")
-    right.legend()
+    legend(fig, [right])
     return fig
 
 
@@ -37,5 +37,5 @@ def derivative_vs_input_scale(summary: dict[str, Any], names: tuple[str, ...]) -
     small_ax.set(xscale="log", xlabel="std s of the pre-activation (unitless)", ylabel="share with f'(z) < 0.1")
     for ax in (mean_ax, small_ax):
         log_ticks(ax.xaxis)
-    small_ax.legend()
+    legend(fig, [small_ax])
     return fig

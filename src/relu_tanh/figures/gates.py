@@ -7,7 +7,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .style import COLORS, style, subplots
+from .style import COLORS, legend, log_ticks, subplots
 
 
 ARM_COLORS = {("sigmoid", "tanh"): "#1b9e77", ("hard_sigmoid", "tanh"): "#66a61e",
@@ -52,7 +52,7 @@ def gate_histograms(traces: dict[str, dict], near: float, state_range: float) ->
             ax.set(xlabel=f"{name} {'gate' if gate else 'state'} value",
                    title=f"{cell.upper()}, {name}")
         axes[row * cols].set_ylabel("share of values")
-    axes[0].legend()
+    legend(fig)
     return fig
 
 
@@ -65,23 +65,22 @@ def gate_unit_means(traces: dict[str, dict], near: float) -> plt.Figure:
         if name not in t["final"]:
             continue
         before, after = t["init"][name]["unit_mean"], t["final"][name]["unit_mean"]
-        ax.scatter(before, after, s=10, color=COLORS["sigmoid"], alpha=0.7,
-                   label=f"{len(after)} units")
+        ax.scatter(before, after, s=10, color=COLORS["sigmoid"], alpha=0.7, label="one unit")
         ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
         ax.axhline(1 - near, color="black", lw=0.8, ls=":", label=f"1 - {near:g}")
         ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel=f"mean {name} gate at initialisation",
-               ylabel=f"mean {name} gate after training", title=cell.upper())
-        ax.legend(loc="lower right")
+               ylabel=f"mean {name} gate after training", title=f"{cell.upper()}, {len(after)} units")
+    legend(fig)
     return fig
 
 
 def ablation_mse(summary: dict[str, Any], baseline: float, scale: str) -> plt.Figure:
-    """Final test MSE of every seed at the learning rate chosen for it on the other seeds, one
-    panel per cell, on a log scale; diverged (or overflowed) runs drawn as crosses at the top;
-    the baseline 1/6 and the solve threshold as lines."""
+    """Final test MSE (x, log scale) of every seed at the learning rate chosen for it on the
+    other seeds, one row per arm, one panel per cell; diverged (or overflowed) runs drawn as
+    crosses at the right; the baseline 1/6 and the solve threshold as lines."""
     arms = summary["arms"]
     cells = list(dict.fromkeys(c for c, _, _ in arms))
-    fig, axes = subplots(len(cells), width=3.6, height=3.0, sharey=True)
+    fig, axes = subplots(len(cells), width=3.6, height=3.0)
     finite = [m for a in arms.values() for m in a["mse"] if np.isfinite(m)]
     top = max([baseline * 3, *finite])
     for ax, cell in zip(axes, cells):
@@ -91,17 +90,17 @@ def ablation_mse(summary: dict[str, Any], baseline: float, scale: str) -> plt.Fi
             mse = np.array(a["mse"], dtype=float)
             jitter = np.linspace(-0.15, 0.15, len(mse)) if len(mse) > 1 else np.zeros(1)
             ok = np.isfinite(mse)
-            ax.scatter(x + jitter[ok], mse[ok], s=14, color=color)
-            ax.scatter(x + jitter[~ok], np.full((~ok).sum(), top), marker="x", s=20, color=color)
-        ax.axhline(baseline, color="grey", ls="--", lw=0.8, label="predict 1 (MSE 1/6)")
-        ax.axhline(summary["threshold"], color="black", ls=":", lw=0.8, label="solved below")
-        ax.set(yscale="log", title=f"{cell.upper()}, {summary['seeds']} seeds, {scale} scale",
-               xticks=range(len(keys)),
-               xticklabels=[arm_label(g, s) + ("*" if arms[(cell, g, s)]["edge"] else "")
+            ax.scatter(mse[ok], x + jitter[ok], s=14, color=color)
+            ax.scatter(np.full((~ok).sum(), top), x + jitter[~ok], marker="x", s=20, color=color)
+        ax.axvline(baseline, color="grey", ls="--", lw=0.8, label="predict 1 (MSE 1/6)")
+        ax.axvline(summary["threshold"], color="black", ls=":", lw=0.8, label="solved below")
+        ax.set(xscale="log", title=f"{cell.upper()}, {summary['seeds']} seeds,\n{scale} scale",
+               yticks=range(len(keys)), xlabel="test MSE at the chosen lr",
+               yticklabels=[arm_label(g, s) + ("*" if arms[(cell, g, s)]["edge"] else "")
                             for _, g, s in keys])
-        ax.tick_params(axis="x", labelrotation=60)
-    axes[0].set_ylabel("test MSE at the chosen lr")
-    axes[-1].legend(loc="lower right", fontsize=7)
+        ax.invert_yaxis()
+        log_ticks(ax.xaxis)
+    legend(fig)
     return fig
 
 
@@ -123,7 +122,8 @@ def ablation_lr_grid(summary: dict[str, Any], baseline: float, scale: str) -> pl
         ax.axhline(baseline, color="grey", ls="--", lw=0.8)
         ax.axhline(summary["threshold"], color="black", ls=":", lw=0.8)
         ax.set(xscale="log", yscale="log", xlabel="Adam learning rate",
-               title=f"{cell.upper()}, {summary['seeds']} seeds, {scale} scale")
+               title=f"{cell.upper()}, {summary['seeds']} seeds,\n{scale} scale")
+        log_ticks(ax.yaxis)
     axes[0].set_ylabel("median test MSE over seeds")
-    axes[-1].legend(fontsize=7)
+    legend(fig)
     return fig

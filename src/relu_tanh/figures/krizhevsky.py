@@ -9,7 +9,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .style import COLORS, integer_ticks, pending, subplots  # noqa: F401 (pending: for pages)
+from .style import COLORS, integer_ticks, legend, pending, subplots  # noqa: F401 (pending: for pages)
 
 
 NEVER = "never reached"
@@ -40,14 +40,17 @@ def median_curve(runs: list[dict[str, Any]], threshold: float) -> np.ndarray:
 def training_curves(summary: dict[str, Any], threshold: float) -> plt.Figure:
     """Running training error per epoch, one panel per pipeline, each activation at its chosen
     learning rate: every seed faint, the median over seeds bold (until it crosses the
-    threshold), ReLU solid and tanh dashed as in Krizhevsky et al.'s Figure 1. A run that
-    never reached the threshold ends in a triangle, a diverged one in a cross."""
+    threshold), ReLU solid and tanh dashed as in Krizhevsky et al.'s Figure 1, the rates in
+    the panel's title (* not tuned). A run that never reached the threshold ends in a
+    triangle, a diverged one in a cross."""
     variants = summary["variants"]
     fig, axes = subplots(len(variants), sharey=True, width=3.4, height=2.8)
     for ax, variant in zip(axes, variants):
+        rates = []
         for act in ("relu", "tanh"):
             arm = summary["arms"][(variant, act, threshold)]
             lr = shown_lr(arm)
+            rates.append(f"{act} {lr:g}{'' if arm['lr'] is not None else '*'}")
             runs, style = summary["runs"][(variant, act, lr)], "-" if act == "relu" else "--"
             for run in runs:
                 err = run["train_error"]
@@ -57,12 +60,13 @@ def training_curves(summary: dict[str, Any], threshold: float) -> plt.Figure:
                     ax.plot(x, y, "x" if run["diverged"] else "^", color=COLORS[act], ms=5)
             med = median_curve(runs, threshold)
             ax.plot(range(1, len(med) + 1), med, style, color=COLORS[act], lw=2.2,
-                    label=f"{act}, lr {lr:g}{'' if arm['lr'] else ' (not tuned)'}")
+                    label=f"{act}, median over seeds")
         ax.axhline(threshold, color="grey", ls=":", lw=1)
-        ax.set(xlabel="epoch", title=f"{variant} pipeline", ylim=(0, 1))
+        ax.set(xlabel="epoch", title=f"{variant} pipeline\nlr: {', '.join(rates)}", ylim=(0, 1))
         integer_ticks(ax.xaxis)
-        ax.legend(loc="upper right")
     axes[0].set_ylabel("running training error")
+    untuned = any(summary["arms"][(v, a, threshold)]["lr"] is None for v in variants for a in ("relu", "tanh"))
+    legend(fig, title="* rate not tuned: the fewest median epochs" if untuned else None)
     return fig
 
 
@@ -102,7 +106,7 @@ def ladder(summary: dict[str, Any], paper_ratio: float) -> plt.Figure:
     ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
     ax.set_yticks([0.25, 0.5, 1, 2, 4, 8, 16], ["1/4", "1/2", "1", "2", "4", "8", "16"])
     ax.yaxis.set_minor_locator(mpl.ticker.NullLocator())
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=9)
+    legend(fig)
     return fig
 
 
@@ -132,18 +136,21 @@ def lr_sweep(summary: dict[str, Any], threshold: float) -> plt.Figure:
                         mfc="none", color=COLORS[act])
         ax.axhline(cap, color="grey", ls=":", lw=1)
         ax.annotate(f"{NEVER} in {cap} epochs", (0.02, top), xycoords=("axes fraction", "data"),
-                    fontsize=7, color="grey", va="bottom")
+                    xytext=(0, 4), textcoords="offset points", fontsize="small", color="grey",
+                    va="bottom")  # above the triangles
         grid = []
         for lr in sorted({lr for act in ("relu", "tanh")
                           for lr in summary["arms"][(variant, act, threshold)]["grid"]}):
             if not grid or lr > 1.3 * grid[-1]:  # one tick for near-equal rates of two arms
                 grid.append(lr)
         ax.set(xscale="log", xlabel="learning rate", title=f"{variant} pipeline",
-               ylim=(0, top * 1.12))
-        ax.set_xticks(grid, [f"{lr:g}" for lr in grid], rotation=45, fontsize=7)
-        ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
+               ylim=(0, top * 1.3))
+        shown = grid[::-(-len(grid) // 3)]  # at most three labels; every rate keeps a tick
+        ax.set_xticks(shown, [f"{lr:g}" for lr in shown])
+        ax.set_xticks(grid, minor=True)
+        ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
     axes[0].set_ylabel(f"epochs to {threshold:.0%} training error")
-    axes[-1].legend(title=f"{summary['seeds']} seeds", fontsize=7)
+    legend(fig, title=f"{summary['seeds']} seeds")
     return fig
 
 
@@ -183,5 +190,5 @@ def ratio_vs_threshold(summary: dict[str, Any], thresholds: tuple[float, ...],
     ax.set(yscale="log", ylim=(floor / 1.3, ceil * 1.3), xlabel="training-error threshold",
            ylabel="epochs tanh / epochs ReLU")
     ax.invert_xaxis()
-    ax.legend(fontsize=7, title=f"{summary['seeds']} seeds")
+    legend(fig, title=f"{summary['seeds']} seeds")
     return fig

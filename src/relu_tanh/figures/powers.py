@@ -9,17 +9,16 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .style import COLORS, style, subplots
+from .style import COLORS, faint, legend, log_ticks, subplots
 
 
 LN10 = float(np.log(10))
 
 
 def _plain_log(ax: plt.Axes, *which: str) -> None:
-    """Plain numbers (0.5, 1, 2) rather than powers of ten on short log axes."""
+    """Plain numbers (0.5, 1, 2) rather than powers of ten on short log axes, never crowded."""
     for axis in which:
-        getattr(ax, f"{axis}axis").set_major_formatter(mpl.ticker.FormatStrFormatter("%g"))
-        getattr(ax, f"{axis}axis").set_minor_formatter(mpl.ticker.FormatStrFormatter("%g"))
+        log_ticks(getattr(ax, f"{axis}axis"))
 
 
 def _matrix_label(r: dict[str, Any]) -> str:
@@ -42,7 +41,7 @@ def entries_vs_spectrum(summary: dict[str, Any]) -> plt.Figure:
         ax.set_title(f"{r['name']}\n" + _matrix_label(r).replace(", ρ", "\nρ", 1), fontsize=8)
         ax.set(xlabel="power t")
     axes[0].set_ylabel("log10 max |(W^t)_ij|")
-    axes[1].legend()
+    legend(fig)
     return fig
 
 
@@ -57,9 +56,10 @@ def power_norms(summary: dict[str, Any], seed: int = 0) -> plt.Figure:
         own = [r for r in rows if r["family"] == family]
         for j, r in enumerate(own):
             ax.plot(summary["t"], np.array(r["log_norms"]) / LN10, color=cmap(j / max(len(own) - 1, 1)),
-                    label=f"ρ {r['radius']:.2f}, ‖W‖ {r['norm']:.2f}")
-        ax.set(xlabel="power t", title=f"{family}, n = {summary['n']}", ylim=(-20, 20))
-        ax.legend(fontsize=7)
+                    label=f"ρ = {r['radius']:.2f}")
+        norms = ", ".join(f"{r['norm']:.2f}" for r in own)
+        ax.set(xlabel="power t", title=f"{family}, n = {summary['n']}\n‖W‖ = {norms}", ylim=(-20, 20))
+    legend(fig)
     axes[0].set_ylabel("log10 ‖W^t‖")
     return fig
 
@@ -78,7 +78,7 @@ def transient_growth(summary: dict[str, Any], seed: int = 0) -> plt.Figure:
     ax.plot(t, t * np.log10(r["norm"]), ":", color="grey", label=f"‖W‖^t, ‖W‖ = {r['norm']:.2f}")
     top = max(max(r["log_norms"]) / LN10 + 1, 1)
     ax.set(xlabel="power t", ylabel="log10 norm", ylim=(min(r["log_norms"][-1] / LN10 - 1, -1), top))
-    ax.legend(fontsize=7)
+    legend(fig, ncols=2)
     return fig
 
 
@@ -97,9 +97,9 @@ def pascanu_curves(summary: dict[str, Any]) -> plt.Figure:
             curve = np.array(settings[(act, family, eta)]["curves"][0]) / LN10
             ax.plot(g, curve, color=c, label=f"η = {eta:g}")
             ax.plot(g, g * np.log10(eta), ":", color=c, lw=0.8)
-        ax.set(xlabel="gap T - t (steps)", title=f"{act}, {family} W_h", ylim=(-40, 15))
+        ax.set(xlabel="gap T - t (steps)", title=f"{act},\n{family} W_h", ylim=(-40, 15))
     axes[0].set_ylabel("log10 ‖dh_T/dh_t‖")
-    axes[-1].legend(fontsize=7)
+    legend(fig)
     return fig
 
 
@@ -121,13 +121,13 @@ def pascanu_rates(summary: dict[str, Any]) -> plt.Figure:
     ax.axvline(1, color="black", ls=":", lw=0.8)
     ax.set(xscale="log", yscale="log", xlabel="η = γ ‖W_h‖", ylabel="per-step factor of ‖dh_T/dh_t‖")
     _plain_log(ax, "x", "y")
-    ax.legend(fontsize=7)
+    legend(fig, ncols=2)
     return fig
 
 
 def shared_curves(summary: dict[str, Any], scales: tuple[float, ...] = (0.5, 1.0, 2.0)) -> plt.Figure:
     """log10 ||dh_t/dh_0|| against t through one shared W (solid) and independent layers
-    (dashed), one line per seed, one panel per activation."""
+    (dashed), one panel per activation: the median over seeds bold, each seed faint."""
     settings = summary["settings"]
     acts = list(dict.fromkeys(k[0] for k in settings))
     cmap = plt.get_cmap("viridis")
@@ -135,14 +135,15 @@ def shared_curves(summary: dict[str, Any], scales: tuple[float, ...] = (0.5, 1.0
     for ax, act in zip(axes, acts):
         for j, scale in enumerate(scales):
             v, c = settings[(act, scale)], cmap(j / max(len(scales) - 1, 1))
-            for i, (sh, ind) in enumerate(zip(v["shared_curves"], v["independent_curves"])):
-                ax.plot(summary["t"], np.array(sh) / LN10, color=c, lw=0.8,
-                        label=f"σ {scale:g}, shared W" if i == 0 else None)
-                ax.plot(summary["t"], np.array(ind) / LN10, "--", color=c, lw=0.8,
-                        label=f"σ {scale:g}, independent" if i == 0 else None)
+            for key, ls, what in (("shared_curves", "-", "shared W"), ("independent_curves", "--", "independent")):
+                curves = np.array(v[key], dtype=float) / LN10  # (seeds, t)
+                for curve in curves:
+                    faint(ax, summary["t"], curve, ls=ls, color=c)
+                ax.plot(summary["t"], np.median(curves, axis=0), ls, color=c, lw=1.8,
+                        label=f"σ {scale:g}, {what}")
         ax.set(xlabel="steps = layers t", title=act)
     axes[0].set_ylabel("log10 ‖dh_t/dh_0‖")
-    axes[0].legend(fontsize=6)
+    legend(fig, title=f"median over {len(v['shared_curves'])} seeds (bold), each seed (faint)")
     return fig
 
 
@@ -164,7 +165,7 @@ def shared_finals(summary: dict[str, Any]) -> plt.Figure:
         ax.set(xscale="log", xlabel="weight scale σ", title=f"{act}, T = {summary['steps']}")
         _plain_log(ax, "x")
     axes[0].set_ylabel("log10 ‖dh_T/dh_0‖")
-    axes[0].legend(fontsize=7)
+    legend(fig)
     return fig
 
 
@@ -184,5 +185,5 @@ def shared_rates(summary: dict[str, Any], act: str = "linear") -> plt.Figure:
     ax.set(xscale="log", yscale="log", xlabel="predicted factor: ρ(W) or exp(λ₁)",
            ylabel="measured per-step factor")
     _plain_log(ax, "x", "y")
-    ax.legend(fontsize=7)
+    legend(fig, ncols=2)
     return fig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .style import COLORS, integer_ticks, style, subplots
+from .style import COLORS, integer_ticks, legend, subplots
 
 
 def saturation_over_training(summary: dict[tuple, dict], arch: str,
@@ -21,7 +21,7 @@ def saturation_over_training(summary: dict[tuple, dict], arch: str,
         ax.set(xlabel="training step", title=act)
         integer_ticks(ax.xaxis)
     axes[0].set_ylabel("share of units saturated")
-    axes[-1].legend()
+    legend(fig)
     return fig
 
 
@@ -39,5 +39,5 @@ def preactivation_histograms(summary: dict[tuple, dict], arch: str, act: str,
                     label="start" if key == "hist_init" else "end")
         ax.set(xlabel="pre-activation z", title=f"layer {k + 1}")
     axes[0].set_ylabel("share of values")
-    axes[-1].legend()
+    legend(fig)
     return fig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .style import COLORS, subplots
+from .style import COLORS, legend, subplots
 
 
 def dead_units(summary: dict[tuple, dict], acts: tuple[str, ...] = ("relu", "leaky_relu")) -> plt.Figure:
@@ -22,7 +22,7 @@ def dead_units(summary: dict[tuple, dict], acts: tuple[str, ...] = ("relu", "lea
         ax.set(xlabel="hidden layer", title=act, xticks=np.arange(3) + 0.4 - width / 2,
                xticklabels=["1", "2", "3"])
     axes[0].set_ylabel("share of dead units")
-    axes[-1].legend()
+    legend(fig)
     return fig
 
 
@@ -45,5 +45,5 @@ def generalisation_gaps(summary: dict[tuple, dict], acts: tuple[str, ...]) -> pl
                 ax.plot([x] * missed, [0] * missed, "x", ms=4, color=COLORS[act])
     ax.set(xticks=np.arange(len(settings)) + 0.4 - width / 2,
            xticklabels=[f"{i}\nlr {lr:g}" for i, lr in settings], ylabel="test - train error")
-    ax.legend(title="x: did not reach the target")
+    legend(fig, title="x: did not reach the target")
     return fig

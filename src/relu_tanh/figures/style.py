@@ -1,5 +1,6 @@
 """The house style every figure shares: Okabe and Ito's colours (one per activation), rcParams,
-`subplots` that keeps figures within the page's width, tick helpers for counts and log axes,
+`subplots` that keeps figures within the page's width, `legend` (one per figure, outside the
+panels), tick helpers for counts and log axes, `faint` for the seeds behind a bold summary line,
 and `band` (a centre line over seeds with its min-max band). Captions live in the book (cell
 metadata), not in plot titles. One module per chapter beside this one draws that chapter's
 figures; each imports only this module and the layers below."""
@@ -45,6 +46,20 @@ def subplots(ncols: int = 1, nrows: int = 1, width: float = 3.4, height: float =
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
                              squeeze=False, layout="constrained", **kw)
     return fig, axes.ravel()
+
+
+def legend(fig: plt.Figure, axes: Any = None, **kw: Any) -> mpl.legend.Legend:
+    """The figure's one legend, below the panels so that it never covers data: each label of
+    `axes` (default: every panel) once, in as many columns as fit the figure's width."""
+    entries: dict[str, Any] = {}
+    for ax in fig.axes if axes is None else axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    size = mpl.font_manager.FontProperties(size=mpl.rcParams["legend.fontsize"]).get_size_in_points()
+    column = 0.55 * size / 72 * max(map(len, entries), default=1) + 0.6  # inches: text + handle
+    ncols = max(1, min(len(entries), int(fig.get_figwidth() / column)))
+    return fig.legend(list(entries.values()), list(entries), loc="outside lower center",
+                      ncols=kw.pop("ncols", ncols), **kw)
 
 
 def integer_ticks(axis: mpl.axis.Axis) -> None:
@@ -95,6 +110,11 @@ def band(ax: plt.Axes, x: list[float], stats: list[dict[str, float]], log: bool 
     else:
         ax.plot(x, centre, marker="o", ms=3, **kw)
     ax.fill_between(x, lo, hi, color=kw.get("color"), alpha=0.2, lw=0)
+
+
+def faint(ax: plt.Axes, x: Any, y: Any, **kw: Any) -> None:
+    """One seed's line behind its bold summary: thin, light and unlabelled."""
+    ax.plot(x, y, lw=0.7, alpha=0.3, label=None, **kw)
 
 
 def pending(text: str, width: float = 6.0, height: float = 1.2) -> plt.Figure:

@@ -9,7 +9,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .style import COLORS, band, subplots
+from .style import COLORS, band, legend, subplots
 
 
 KIND_COLORS = {**COLORS, "lstm": "#a6761d", "gru": "#666666"}
@@ -54,7 +54,7 @@ def norm_at_horizon(summary: dict[str, Any], vanished: float) -> plt.Figure:
            ylabel=f"log10 ‖dh_T/dh_t‖ at gap {summary['gaps'][-1]}")
     ax.set_xticks(scales, labels=[f"{g:g}" for g in scales])
     ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
-    ax.legend(title=f"{summary['seeds']} seeds", ncols=2)
+    legend(fig, title=f"{summary['seeds']} seeds")
     return fig
 
 
@@ -70,7 +70,7 @@ def hidden_magnitude(summary: dict[str, Any], scales: tuple[float, ...],
                     label=f"g = {g:g}")
         ax.set(yscale="log", xlabel="time step t", title=kind)
     axes[0].set_ylabel("RMS of h_t")
-    axes[-1].legend(title=f"{summary['seeds']} seeds")
+    legend(fig, title=f"{summary['seeds']} seeds")
     return fig
 
 
@@ -99,7 +99,7 @@ def divergence_vs_lr(summary: dict[str, Any]) -> plt.Figure:
                     ls="-" if act == "relu" else "--")
         if not clipped:
             ax.set_ylabel("share of runs diverged")
-    cells[-1][0].legend(title=f"{summary['seeds']} seeds")
+    legend(fig, title=f"{summary['seeds']} seeds")
     return fig
 
 
@@ -118,5 +118,5 @@ def mse_vs_lr(summary: dict[str, Any]) -> plt.Figure:
         ax.set_yscale("log")
         if not clipped:
             ax.set_ylabel("test MSE")
-    cells[-1][0].legend(title=f"{summary['seeds']} seeds")
+    legend(fig, title=f"{summary['seeds']} seeds")
     return fig
