@@ -8,7 +8,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .style import COLORS, band, integer_ticks, log_line, log_ticks, subplots
+from .style import COLORS, band, integer_ticks, legend, log_line, log_ticks, subplots
 
 
 def _keys(summary: dict[tuple, Any], i: int) -> list:
@@ -29,7 +29,7 @@ def layer_gradients(summary: dict[tuple, dict], arch: str, depth: int, seeds: in
         log_ticks(ax.yaxis)
         integer_ticks(ax.xaxis)
     axes[0].set_ylabel("‖dL/dW‖ at initialisation")
-    axes[-1].legend(title=f"one line per seed ({seeds})")
+    legend(fig, title=f"one line per seed ({seeds})")
     return fig
 
 
@@ -57,7 +57,7 @@ def ratio_vs_depth(summary: dict[tuple, dict], arch: str) -> plt.Figure:
     depths = sorted(_keys(summary, 3))
     for ax in axes:
         ax.plot(depths, [0.25 ** (d - 1) for d in depths], "k--", lw=0.8, label="0.25^(L-1)")
-    axes[-1].legend()
+    legend(fig)
     return fig
 
 
@@ -78,7 +78,7 @@ def error_vs_depth(summary: dict[tuple, dict], archs: tuple[str, ...] = ("mlp", 
             ax.axhline(chance, color="grey", ls=":", lw=1, label="chance")
             ax.set(xlabel="depth L (hidden layers)", title=f"{arch.upper()}, {init} init")
         axes[row * len(inits)].set_ylabel("final training error")
-    axes[len(inits) - 1].legend()
+    legend(fig)
     return fig
 
 
@@ -95,6 +95,6 @@ def gradients_during_training(summary: dict[tuple, dict], arch: str, init: str, 
         ax.set(yscale="log", xlabel="training step", title=act)
         log_ticks(ax.yaxis)
         integer_ticks(ax.xaxis)
-        ax.legend(title="seed 0")
     axes[0].set_ylabel("‖dL/dW‖")
+    legend(fig, title="seed 0: first, middle and last hidden layer")
     return fig
