@@ -30,6 +30,7 @@ TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{")
 PIPE_ROW = re.compile(r"^\s*\|(?:[^|\n]*\|){2,}\s*$|\|\s*:?-{3,}:?\s*\|", re.M)
 UNDEFINED = re.compile(r"(?<![\w.])-?(?:nan|inf)(?!\w)")  # Python's repr of NaN and inf
 GLUE = re.compile(r"\{glue(?::\w+)?\}|\bglue:(?:text|math|figure|any)\b")
+OBJECT_REPR = re.compile(r"<[\w.]+ object(?: at 0x[0-9a-f]+)?>")  # a display object shown as its repr
 
 # Runs in the page: waits for MathJax and for every image, then returns what the checks need.
 COLLECT = r"""
@@ -50,6 +51,7 @@ COLLECT = r"""
     text: text,
     cells: [...document.querySelectorAll("td, th")].map(c => c.innerText.trim()),
     problematic: [...document.querySelectorAll(".problematic")].map(e => e.textContent),
+    outputs: [...document.querySelectorAll(".cell_output pre")].map(e => e.textContent),
     height: Math.ceil(document.documentElement.scrollHeight),
   });
 })()
@@ -63,7 +65,7 @@ class Problem:
 
 
 KINDS = ("missing image", "broken link", "broken anchor", "console error", "external request",
-         "http error", "raw tex", "table pipes", "undefined number", "glue placeholder")
+         "http error", "raw tex", "table pipes", "undefined number", "glue placeholder", "object repr")
 
 
 class Site:
@@ -265,6 +267,7 @@ def problems(site: Site, url: str, found: dict[str, Any]) -> list[Problem]:
                 out.append(Problem(kind, text.strip()[:200]))
     out += [Problem("undefined number", c) for c in found["cells"] if c.lower() in ("nan", "inf", "-inf", "infinity")]
     out += [Problem("glue placeholder", p) for p in found["problematic"]]
+    out += [Problem("object repr", o.strip()[:200]) for o in found.get("outputs", []) if OBJECT_REPR.search(o)]
     return out
 
 
