@@ -63,8 +63,9 @@ def legend(fig: plt.Figure, axes: Any = None, **kw: Any) -> mpl.legend.Legend:
 
 
 def integer_ticks(axis: mpl.axis.Axis) -> None:
-    """Ticks only at whole numbers, for counts such as depth, layer or epoch."""
-    axis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+    """Ticks only at whole numbers, for counts such as depth, layer, epoch or step; at most
+    five intervals, so that wide labels ("150", "1,000") never run together in a narrow panel."""
+    axis.set_major_locator(mpl.ticker.MaxNLocator(nbins=5, integer=True))
 
 
 def log_ticks(axis: mpl.axis.Axis) -> None:
