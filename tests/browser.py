@@ -52,6 +52,9 @@ COLLECT = r"""
     cells: [...document.querySelectorAll("td, th")].map(c => c.innerText.trim()),
     problematic: [...document.querySelectorAll(".problematic")].map(e => e.textContent),
     outputs: [...document.querySelectorAll(".cell_output pre")].map(e => e.textContent),
+    wide: [...document.querySelectorAll("article table")].filter(t =>
+      t.scrollWidth > (t.closest(".pst-scrollable-table-container") || t.parentElement).clientWidth + 1
+    ).map(t => [...t.querySelectorAll("th")].map(h => h.innerText.trim()).join(" | ")),
     height: Math.ceil(document.documentElement.scrollHeight),
   });
 })()
@@ -65,7 +68,8 @@ class Problem:
 
 
 KINDS = ("missing image", "broken link", "broken anchor", "console error", "external request",
-         "http error", "raw tex", "table pipes", "undefined number", "glue placeholder", "object repr")
+         "http error", "raw tex", "table pipes", "undefined number", "glue placeholder", "object repr",
+         "wide table")
 
 
 class Site:
@@ -268,6 +272,7 @@ def problems(site: Site, url: str, found: dict[str, Any]) -> list[Problem]:
     out += [Problem("undefined number", c) for c in found["cells"] if c.lower() in ("nan", "inf", "-inf", "infinity")]
     out += [Problem("glue placeholder", p) for p in found["problematic"]]
     out += [Problem("object repr", o.strip()[:200]) for o in found.get("outputs", []) if OBJECT_REPR.search(o)]
+    out += [Problem("wide table", header[:200]) for header in found.get("wide", [])]
     return out
 
 
