@@ -241,3 +241,12 @@ def test_the_stored_paper_run_decides_once_every_seed_is_in(monkeypatch):
 def test_no_cap_note_when_relu_itself_never_reached():
     v = decide([INF] * 5, [INF] * 5)
     assert "cannot come out" not in v.reason and "largest" not in v.numbers
+
+
+def test_direction_text_names_the_faster_activation_or_neither():
+    def summary(low, high):
+        r = {"median_low": low, "median_high": high, "low": low, "high": high, "coverage": 0.9}
+        return {"variants": ("2012",), "threshold": 0.25, "ratios": {("2012", 0.25): r}}
+    assert "ReLU got there sooner" in rule.direction_text(summary(6.9, math.inf))
+    assert "tanh got there sooner" in rule.direction_text(summary(0.72, 0.72))
+    assert "neither" in rule.direction_text(summary(0.5, 2.0))

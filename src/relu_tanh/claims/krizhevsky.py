@@ -165,6 +165,19 @@ def pipeline_rows(s: dict[str, Any], threshold: float | None = None) -> list[lis
     return rows
 
 
+def direction_text(s: dict[str, Any]) -> str:
+    """Which activation got to the verdict's threshold sooner, per pipeline, in words, from the
+    median ratio of epochs (tanh / ReLU) and the bounds censoring leaves on it."""
+    parts = []
+    for v in s["variants"]:
+        r = s["ratios"][(v, s["threshold"])]
+        who = ("tanh got there sooner" if r["median_high"] < 1 else "ReLU got there sooner"
+               if r["median_low"] > 1 else "neither got there clearly sooner")
+        parts.append(f"with the {v} pipeline {who} (tanh's epochs over ReLU's, median over "
+                     f"seeds: {describe(r)})")
+    return "; ".join(parts)
+
+
 PIPELINE_HEADER = ["pipeline", "ReLU lr", "ReLU reached", "tanh lr", "tanh reached",
                    "tanh / ReLU epochs (median)", "interval", "six-times rule"]
 
