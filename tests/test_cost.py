@@ -75,10 +75,12 @@ def test_micro_summary(micro):
     for per_dtype in check.values():
         assert set(per_dtype) == {"of_clone", "of_prealloc", "clone_over_prealloc", "into_of_prealloc"}
         assert all(math.isfinite(v) and v > 0 for v in per_dtype.values())
-    header, rows = cost.micro_table(s, [(s["largest"], d) for d in micro.config.dtypes])
-    assert "kernel" not in header and len(rows) == len(ACTS) * len(bench.MODES)
-    assert all(len(r) == len(header) == 2 + 3 * len(micro.config.dtypes) for r in rows)
-    assert {r[0] for r in rows} == ACTS and header[2] == "float32: ns / element"
+    tables = cost.micro_tables(s, [(s["largest"], d) for d in micro.config.dtypes])
+    assert [title.split(",")[0] for title in tables] == list(micro.config.dtypes)  # one table per dtype
+    for header, rows in tables.values():
+        assert "kernel" not in header and len(rows) == len(ACTS) * len(bench.MODES)
+        assert all(len(r) == len(header) == 5 for r in rows)
+        assert {r[0] for r in rows} == ACTS and header[2] == "ns / element"
     assert "fit inside" in cost.llc_relation(s | {"llc_bytes": 2**30})
     assert "2 times the " in cost.llc_relation(s | {"llc_bytes": s["largest"]})  # bfloat16: 2 bytes
 
@@ -90,9 +92,12 @@ def test_largest_tensors_are_timed_into_a_preallocated_output(micro):
     assert all(r["ratio"] == 1.0 for r in s["into"] if r["activation"] == "relu")
     prealloc = {c["dtype"]: c["prealloc_bytes_per_s"] for c in s["copies"] if c["numel"] == s["largest"]}
     assert all(r["copy_bytes_per_s"] == prealloc[r["dtype"]] for r in s["into"])
-    header, rows = cost.into_table(s)
-    assert len(rows) == len(s["into"]) and all(len(r) == len(header) for r in rows)
-    assert all(math.isfinite(r[-1]) and r[-1] > 0 for r in rows)  # time over the allocating kernel
+    tables = cost.into_tables(s)
+    assert [title.split(",")[0] for title in tables] == list(micro.config.dtypes)  # one table per dtype
+    assert sum(len(rows) for _, rows in tables.values()) == len(s["into"])
+    for header, rows in tables.values():
+        assert all(len(r) == len(header) for r in rows)
+        assert all(math.isfinite(r[-1]) and r[-1] > 0 for r in rows)  # time over the allocating kernel
     assert hardware.cache_lines(s["hardware"]).keys() <= {"L2", "L3", "L4"}
 
 
@@ -354,7 +359,7 @@ def test_micro_table_names_the_kernel_when_compiled_rows_exist(micro):
     s = micro.summary
     compiled = [r | {"compiled": True} for r in s["rows"]]
     both = s | {"rows": s["rows"] + compiled, "ratios": cost.ratios(s["rows"] + compiled)}
-    header, rows = cost.micro_table(both, [(s["largest"], "float32")])
+    header, rows = cost.micro_table(both, s["largest"], "float32")
     k = header.index("kernel")
     assert [r[k] for r in rows].count("compiled") == len(rows) // 2 == len(ACTS) * len(bench.MODES)
     assert all(len(r) == len(header) for r in rows)

@@ -128,7 +128,7 @@ def stored_runs() -> Markdown:
             if res is not None:
                 p = res.provenance
                 rows.append([f"`{name}`", scale, len(res.seeds), p["device_name"], p["torch"],
-                             f"`{p['git_commit'][:12]}`", p["date"]])
+                             f"`{p['git_commit'][:7]}`", p["date"][:10]])
     if not rows:
         return Markdown("No run is stored in `results/` yet: every number in this copy of the book "
                         f"was measured while it was built, on {results.device_name('cpu')}.")

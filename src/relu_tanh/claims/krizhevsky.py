@@ -182,6 +182,18 @@ PIPELINE_HEADER = ["pipeline", "ReLU lr", "ReLU reached", "tanh lr", "tanh reach
                    "tanh / ReLU epochs (median)", "interval", "six-times rule"]
 
 
+def pipeline_tables(s: dict[str, Any], threshold: float | None = None) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """`pipeline_rows` as two narrow tables for `book.tables`, each answering one question: what
+    rate each activation trained at and how often it reached the threshold, and what the ratio
+    of epochs says under the six-times rule."""
+    rows = pipeline_rows(s, threshold)
+    split = PIPELINE_HEADER.index("tanh / ReLU epochs (median)")
+    return {"Learning rates, and seeds that reached the threshold":
+            (PIPELINE_HEADER[:split], [r[:split] for r in rows]),
+            "Epochs, tanh over ReLU, and the six-times rule":
+            (PIPELINE_HEADER[:1] + PIPELINE_HEADER[split:], [r[:1] + r[split:] for r in rows])}
+
+
 def ladder_text(s: dict[str, Any]) -> str:
     """The scale ladder in words: per pipeline, the median ratio at each size that has pairs."""
     parts = []

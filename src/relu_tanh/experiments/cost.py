@@ -151,27 +151,29 @@ HARNESS_TARGET = 0.8  # on a GPU, eager ReLU on the largest tensor should reach 
 # copy bandwidth; less means the harness times launch or Python overhead, not the kernel
 
 
-def micro_table(summary: dict[str, Any], at: list[tuple[int, str]]) -> tuple[list[str], list[list]]:
-    """(header, rows) for `book.table`: one row per activation, mode (and compilation), and for
-    each (size, dtype) of `at` (one size per dtype) three columns: ns per element, bandwidth as a
-    fraction of the clone's, and time over ReLU's."""
+def micro_table(summary: dict[str, Any], numel: int, dtype: str) -> tuple[list[str], list[list]]:
+    """(header, rows) for `book.table`: one row per activation, mode (and compilation) at one
+    size and dtype: ns per element, bandwidth as a fraction of the clone's, and time over ReLU's."""
     compiled = sorted({r["compiled"] for r in summary["rows"]})
-    header = ["activation", "mode", *(["kernel"] if True in compiled else [])]
-    for numel, dtype in at:  # the sizes are stated beside the table
-        header += [f"{dtype}: {col}" for col in ("ns / element", "of clone", "× ReLU's time")]
-    cells: dict[tuple, list] = {}
+    header = ["activation", "mode", *(["kernel"] if True in compiled else []),
+              "ns / element", "of clone", "× ReLU's time"]
     order = list(dict.fromkeys(r["activation"] for r in summary["rows"]))
-    for numel, dtype in at:
-        for c in compiled:
-            for r in micro_at(summary, numel, dtype, c):
-                key = (c, r["mode"], order.index(r["activation"]), r["activation"])
-                cells.setdefault(key, []).append(
-                    [1e9 * r["median_s"] / numel, r["fraction_of_copy"], r["ratio"]])
+    cells = []
+    for c in compiled:
+        for r in micro_at(summary, numel, dtype, c):
+            cells.append(((c, r["mode"], order.index(r["activation"])), r["activation"],
+                          [1e9 * r["median_s"] / numel, r["fraction_of_copy"], r["ratio"]]))
     rows = []
-    for (c, mode, _, name), values in sorted(cells.items()):
+    for (c, mode, _), name, values in sorted(cells, key=lambda cell: cell[0]):
         kernel = ["compiled" if c else "eager"] if True in compiled else []
-        rows.append([name, mode.replace("_", " + "), *kernel, *(v for triple in values for v in triple)])
+        rows.append([name, mode.replace("_", " + "), *kernel, *values])
     return header, rows
+
+
+def micro_tables(summary: dict[str, Any], at: list[tuple[int, str]]) -> dict[str, tuple[list[str], list[list]]]:
+    """`micro_table` for each (size, dtype) of `at`, for `book.tables`: one narrow table per
+    dtype, titled with its dtype and size, instead of the dtypes' columns side by side."""
+    return {f"{dtype}, {_size(numel, dtype)}": micro_table(summary, numel, dtype) for numel, dtype in at}
 
 
 def llc_relation(summary: dict[str, Any]) -> str:
@@ -188,27 +190,26 @@ def llc_relation(summary: dict[str, Any]) -> str:
     return f"even in bfloat16 they are {nbytes / llc:.3g} times the {mib}"
 
 
-def into_table(summary: dict[str, Any]) -> tuple[list[str], list[list]]:
-    """(header, rows) for `book.table`: the forward pass into a preallocated output at the
-    largest size, per dtype, beside the same kernel allocating its output (`time / with
-    allocation`); `of copy` is against the preallocated copy."""
+def into_tables(summary: dict[str, Any]) -> dict[str, tuple[list[str], list[list]]]:
+    """{title: (header, rows)} for `book.tables`, one table per dtype (titled with the dtype and
+    the size): the forward pass into a preallocated output at the largest size, in ns per element
+    and GB/s, `of copy` against the preallocated copy, time over ReLU's and over the same kernel
+    allocating its output (`× allocating`)."""
     fresh = {(r["activation"], r["dtype"]): r for r in micro_at_all(summary, summary["largest"])
              if r["mode"] == "forward" and not r["compiled"]}
-    header = ["dtype", "size", "activation", "ns / element", "G elements / s", "GB / s",
-              "of preallocated copy", "time / ReLU's", "time / with allocation"]
-    rows = [[r["dtype"], _size(r["numel"], r["dtype"]), r["activation"], *_rates(r), r["fraction_of_copy"],
-             r["ratio"], r["median_s"] / fresh[(r["activation"], r["dtype"])]["median_s"]]
-            for r in summary.get("into", [])]
-    return header, rows
+    header = ["activation", "ns / element", "GB / s", "of copy", "× ReLU's time", "× allocating"]
+    out: dict[str, tuple[list[str], list[list]]] = {}
+    for r in summary.get("into", []):
+        rows = out.setdefault(f"{r['dtype']}, {_size(r['numel'], r['dtype'])}", (header, []))[1]
+        rows.append([r["activation"], 1e9 * r["median_s"] / r["numel"], r["bytes_per_s"] / 1e9,
+                     r["fraction_of_copy"], r["ratio"],
+                     r["median_s"] / fresh[(r["activation"], r["dtype"])]["median_s"]])
+    return out
 
 
 def micro_at_all(summary: dict[str, Any], numel: int) -> list[dict[str, Any]]:
     return [r for d in dict.fromkeys(r["dtype"] for r in summary["rows"]) for c in (False, True)
             for r in micro_at(summary, numel, d, c)]
-
-
-def _rates(r: dict[str, Any]) -> list[float]:
-    return [1e9 * r["median_s"] / r["numel"], r["elements_per_s"] / 1e9, r["bytes_per_s"] / 1e9]
 
 
 def _size(numel: int, dtype: str) -> str:

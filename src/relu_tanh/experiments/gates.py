@@ -277,21 +277,24 @@ register(Experiment(
 ))
 
 
-def table_rows(s: dict[str, Any]) -> list[list[Any]]:
-    """One row per arm: cell, gate, state, the lr chosen for each seed on the other seeds (* when
-    one is at the grid's edge), seeds solved at it, runs diverged over the whole grid, median
-    test MSE of the scored runs and its ratio to the original cell's; then, run on longer
-    sequences, the median MSE and the seeds whose state exploded."""
-    rows = []
+def tables(s: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    """{title: (header, rows)} for `book.tables`, one row per arm in each. Training: the lr chosen
+    for each seed on the other seeds (* when one is at the grid's edge), seeds solved at it, runs
+    diverged over the whole grid, median test MSE of the scored runs and its ratio to the
+    original cell's. Longer sequences: the median MSE there and the seeds whose state exploded."""
+    train, longer = [], []
     for (cell, gate, state), a in s["arms"].items():
         ref = s["arms"][(cell, *REFERENCE)]["median_mse"]
         ratio = a["median_mse"] / ref if math.isfinite(a["median_mse"]) and ref > 0 else math.inf
         lrs = ", ".join(f"{a['chosen'][seed]:g}" for seed in sorted(a["chosen"]))
-        rows.append([cell.upper(), gate, state, lrs + ("*" if a["edge"] else ""),
-                     f"{a['solved']}/{a['n']}", f"{a['diverged_any_lr']}/{a['runs']}",
-                     a["median_mse"], ratio, a["long_median_mse"],
-                     f"{a['long_exploded']}/{a['long_n']}"])
-    return rows
+        arm = [cell.upper(), gate, state]
+        train.append([*arm, lrs + ("*" if a["edge"] else ""), f"{a['solved']}/{a['n']}",
+                      f"{a['diverged_any_lr']}/{a['runs']}", a["median_mse"], ratio])
+        longer.append([*arm, a["long_median_mse"], f"{a['long_exploded']}/{a['long_n']}"])
+    return {"Training, at the rate chosen on the other seeds":
+            (["cell", "gate", "state", "lr per seed", "solved", "diverged (all lrs)", "median MSE",
+              "vs original"], train),
+            "Longer sequences, the trained cells": (["cell", "gate", "state", "median MSE", "exploded"], longer)}
 
 
 def gate_numbers(s: dict[str, Any]) -> dict[str, float]:
