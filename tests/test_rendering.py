@@ -149,3 +149,14 @@ def test_install_cell_installs_from_the_checkout_when_the_library_is_missing(mon
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     exec(code, {"get_ipython": Shell})  # noqa: S102 - the cell's own code
     assert calls and calls[0][0] == "pip" and "install" in calls[0][1]
+
+
+def test_each_table_column_has_one_number_format():
+    md = book.table(["ratio", "mse", "count", "mixed"],
+                    [[1.0, 9.5e-4, 3, "not solved"], [1.333, 0.17, 12.0, 2.5],
+                     [math.nan, 0.0, 1000, 7]]).data
+    rows = cells_of(md)[1:]
+    assert [r[0] for r in rows] == ["1.00", "1.33", "not defined"]
+    assert [r[1] for r in rows] == ["9.5e-04", "1.7e-01", "0"]
+    assert [r[2] for r in rows] == ["3", "12", "1,000"]
+    assert [r[3] for r in rows] == ["not solved", "2.50", "7.00"]

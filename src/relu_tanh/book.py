@@ -6,7 +6,8 @@ decides which pages re-execute is `book_cache`.)
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Callable
 
 from IPython.display import Markdown
 
@@ -95,13 +96,32 @@ def _machine(p: dict[str, Any]) -> str:
 
 
 def table(header: list[str], rows: list[list[Any]]) -> Markdown:
-    """A Markdown table from rows of cells: numbers through `claims.fmt` (counts as integers,
-    NaN and inf as words), `|` escaped so that a cell like ``|z| > 1.8`` stays one cell."""
+    """A Markdown table from rows of cells: the numbers of each column in one format
+    (`column_format`), `|` escaped so that a cell like ``|z| > 1.8`` stays one cell."""
     if any(len(row) != len(header) for row in rows):
         raise ValueError(f"every row needs {len(header)} cells (one per header), got "
                          f"{sorted({len(row) for row in rows})}")
-    lines = [markdown_row(header), "|" + "---|" * len(header)] + [markdown_row(row) for row in rows]
-    return Markdown("\n".join(lines))
+    columns = [column_format([row[j] for row in rows]) for j in range(len(header))]
+    body = [markdown_row([show(x) for show, x in zip(columns, row)]) for row in rows]
+    return Markdown("\n".join([markdown_row(header), "|" + "---|" * len(header)] + body))
+
+
+def column_format(values: list[Any]) -> Callable[[Any], Any]:
+    """One format for the numbers of a table column: counts as integers when every number in
+    it is whole; else two decimals, or two significant digits in scientific notation for all
+    of them when some are tiny (below 0.01) or huge; NaN and inf as words (`claims.fmt`).
+    Text cells pass through."""
+    numbers = [float(x) for x in values if is_number(x) and math.isfinite(x)]
+    if all(x.is_integer() for x in numbers):
+        return lambda x: fmt(int(x)) if is_number(x) and math.isfinite(x) else x
+    scientific = any(0 < abs(x) < 0.01 or abs(x) >= 1e4 for x in numbers)
+    spec = ".1e" if scientific else ".2f"
+    shown = lambda x: "0" if scientific and x == 0 else format(float(x), spec)
+    return lambda x: shown(x) if is_number(x) and math.isfinite(x) else x
+
+
+def is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 def tables(sections: dict[str, tuple[list[str], list[list[Any]]]]) -> Markdown:
