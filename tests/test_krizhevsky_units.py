@@ -30,6 +30,7 @@ PLAN = dataclasses.replace(krizhevsky.Figure1Config(), variants=("2012", "modern
 def record(run: units.Run, errors: list[float], finished: bool = False,
            diverged: bool = False) -> dict:
     return {"run": dataclasses.asdict(run), "finished": finished, "spans": [],
+            "checkpoint": None if finished else f"{run.key}.e{len(errors)}.pt",
             "history": {"epoch_train_error": errors, "diverged": diverged}}
 
 
@@ -292,3 +293,22 @@ def test_a_record_assembled_under_another_config_does_not_stop_paper(tmp_path, m
     (progress,) = paper.run_paper(600, root=tmp_path, device="cpu", only=("krizhevsky",))
     assert progress.status == "done" and progress.seeds == 2
     assert units.results.load_record(path)["config"]["momentum"] == SMOKE.momentum
+
+
+def test_a_run_whose_checkpoint_was_pruned_trains_again_from_its_start(tmp_path):
+    """A race run extended by a check after its checkpoint was pruned: the plan restarts it at
+    epoch 0, and the new record reproduces the stored epochs before going on."""
+    run = units.Run("modern", "relu", 0.1, 100)
+    race = units.train_span(SMOKE, units.Span(units.Target("race", run, 1), 0, 1), tmp_path)
+    path = units.runs_dir(tmp_path) / f"{run.key}.json"
+    (units.runs_dir(tmp_path) / race["checkpoint"]).unlink()
+    units.results.write_atomic(path, {**race, "checkpoint": None})
+    pruned = units.read_run(path)
+    assert units.resumable(pruned) == 0 and units.epochs_done(pruned) == 1
+    plan = units.Plan([units.Target("check", run, SMOKE.epochs)], [], {run.key: pruned})
+    first = plan.spans(SMOKE)[0]
+    assert (first.start, first.end) == (0, 1)
+    rec = units.train_span(SMOKE, first, tmp_path)
+    assert rec["history"]["epoch_train_error"] == race["history"]["epoch_train_error"]
+    with pytest.raises(RuntimeError, match="resumable from epoch"):
+        units.train_span(SMOKE, units.Span(units.Target("check", run, SMOKE.epochs), 0, 1), tmp_path)

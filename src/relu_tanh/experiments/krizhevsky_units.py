@@ -115,9 +115,9 @@ class Plan:
         out = []
         for t in sorted(self.targets, key=lambda t: STAGES.index(t.stage)):
             rec = self.stored.get(t.run.key)
-            done = epochs_done(rec)
-            if rec is not None and rec["finished"]:
+            if rec is not None and (rec["finished"] or epochs_done(rec) >= t.until):
                 continue
+            done = resumable(rec)
             ends = cuts(config, done, t.until, size(config, t.run))
             out += [Span(t, a, b) for a, b in zip([done, *ends], ends)]
         return out
@@ -143,6 +143,13 @@ def cuts(config: Figure1Config, done: int, until: int, share: float = 1.0) -> li
 
 def epochs_done(rec: dict[str, Any] | None) -> int:
     return 0 if rec is None else len(rec["history"]["epoch_train_error"])
+
+
+def resumable(rec: dict[str, Any] | None) -> int:
+    """The epoch the run's next span starts from: its stored epochs when it has a checkpoint,
+    else 0 (a run whose checkpoint was pruned, such as a race run that a check later extends,
+    trains again from its start: the same seed and threads give the same first epochs)."""
+    return epochs_done(rec) if rec is not None and rec["checkpoint"] else 0
 
 
 def arms(config: Figure1Config) -> list[tuple[str, str]]:
@@ -300,9 +307,9 @@ def train_span(config: Figure1Config, span: Span, root: Path, *, device: str = "
     the new checkpoint atomically; returns the record."""
     run, folder = span.target.run, runs_dir(root)
     old = read_run(folder / f"{run.key}.json")
-    if epochs_done(old) != span.start:
-        raise RuntimeError(f"{run.key}: stored {epochs_done(old)} epochs, the span starts at {span.start}")
-    resume = None if old is None else torch.load(folder / old["checkpoint"], weights_only=True)
+    if resumable(old) != span.start:
+        raise RuntimeError(f"{run.key}: resumable from epoch {resumable(old)}, the span starts at {span.start}")
+    resume = torch.load(folder / old["checkpoint"], weights_only=True) if span.start else None
     if old and old["spans"][-1]["torch_threads"] != torch.get_num_threads():
         results.notice(f"{run.key}: resumed with {torch.get_num_threads()} threads after "
                        f"{old['spans'][-1]['torch_threads']}: the same numbers up to float rounding, "
@@ -320,6 +327,10 @@ def train_span(config: Figure1Config, span: Span, root: Path, *, device: str = "
                  resume=resume, until_epoch=span.end, on_stop=state.update)
     wall = time.perf_counter() - start
     errs = hist.epoch_train_error
+    kept = (old or {"history": {"epoch_train_error": []}})["history"]["epoch_train_error"]
+    if span.start == 0 and errs[:len(kept)] != kept[:len(errs)]:  # a restart must redo them exactly
+        raise RuntimeError(f"{run.key}: trained again from its start, it does not reproduce its "
+                           f"stored epochs ({kept[:3]} against {errs[:3]}); keeping the stored record")
     finished = hist.diverged or len(errs) >= rc.epochs or errs[-1] < min(config.thresholds)
     ckpt = None if finished else f"{run.key}.e{len(errs)}.pt"
     if ckpt:
@@ -576,7 +587,7 @@ def _train_claimed(config: Figure1Config, span: Span, root: Path, device: str,
         if not mine:
             return False
         rec = read_run(runs_dir(root) / f"{span.target.run.key}.json")
-        if epochs_done(rec) != span.start or (rec is not None and rec["finished"]):
+        if resumable(rec) != span.start or (rec is not None and rec["finished"]):
             return False
         train_span(config, span, root, device=device, progress=progress)
         return True
