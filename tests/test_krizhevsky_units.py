@@ -312,3 +312,14 @@ def test_a_run_whose_checkpoint_was_pruned_trains_again_from_its_start(tmp_path)
     assert rec["history"]["epoch_train_error"] == race["history"]["epoch_train_error"]
     with pytest.raises(RuntimeError, match="resumable from epoch"):
         units.train_span(SMOKE, units.Span(units.Target("check", run, SMOKE.epochs), 0, 1), tmp_path)
+
+
+@pytest.mark.parametrize("check, says", [({"0.01": None, "0.03": math.inf}, "still running"),
+                                         ({"0.01": 30.0, "0.03": math.inf}, "must be rerun"),
+                                         ({"0.01": math.inf, "0.03": 20.0}, "confirms")])
+def test_the_page_says_whether_the_check_confirms_the_raced_rate(monkeypatch, check, says):
+    from relu_tanh import book
+    arm = {"variant": "2012", "activation": "tanh", "winner": 0.03, "check": check}
+    monkeypatch.setattr(units, "load_plan", lambda *a: None)
+    monkeypatch.setattr(units, "progress", lambda *a: {"arms": [arm]})
+    assert says in book.figure1_checks()

@@ -50,7 +50,7 @@ def verdict(claim_id: str, scale: str) -> Markdown:
     parts += [f"**Stability.** {stability_sentence(v)}",
               f"**Quantity.** {c.quantity}; the article implies {c.effect}.",
               f"**Regions.** {c.regions.text()[0].upper() + c.regions.text()[1:]}.",
-              f"**Reach.** {c.reach_at(scale)}.",
+              f"**Reach.** {c.reach_at(claims.core.decided_at(c, scale))}.",
               f"**Evidence.** {claims.core.evidence(c, scale)}.",
               f"**Literature.** {c.literature}", f"*Decided by:* {c.measurement}."]
     return Markdown(f":::{{admonition}} Verdict: {v.headline}\n:class: {kind}\n\n"
@@ -174,6 +174,27 @@ def figure1_progress() -> Markdown:
     return Markdown(head + table(["pipeline", "activation", "race (rate: running error)", "chosen rate",
                                   "check (rate: epochs to 25%)", "evaluation runs done",
                                   "ladder runs done"], rows).data)
+
+
+def figure1_checks() -> str:
+    """The checks of the raced rates in words: still running, or whether the race's rate is
+    the one that got to the threshold first on the tuning seed."""
+    config = experiments.config_for("krizhevsky", "paper")
+    n_eval = experiments.get("krizhevsky").seeds["paper"]
+    p = krizhevsky_units.progress(config, krizhevsky_units.load_plan(config, n_eval, results.results_dir()), n_eval)
+    parts = []
+    for a in (a for a in p["arms"] if a["check"] is not None):
+        arm, chosen = f"{a['variant']} {a['activation']}", f"{a['winner']:.3g}"
+        if None in a["check"].values():
+            parts.append(f"the check of the {arm} arm is still running, so its verdict rests on "
+                         f"the race's choice of {chosen} for now")
+            continue
+        best = min(a["check"], key=lambda lr: a["check"][lr])
+        same = a["check"][best] == a["check"].get(chosen)
+        parts.append(f"the check of the {arm} arm ({_check_text(a['check'])}) "
+                     + ("confirms the race's choice" if same else
+                        f"finds {best} faster than the race's choice of {chosen}: that arm must be rerun"))
+    return "; ".join(parts) or "no arm is checked"
 
 
 def _check_text(check: dict[str, float | None] | None) -> str:
