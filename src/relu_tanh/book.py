@@ -159,10 +159,7 @@ def figure1_progress() -> Markdown:
     """The CPU units of Figure 1 at paper scale (`experiments.krizhevsky_units`) as they stand
     in `results/`: per arm its learning-rate race, the rate it chose and the evaluation and
     ladder runs finished, with the CPU-hours spent."""
-    config = experiments.config_for("krizhevsky", "paper")
-    n_eval = experiments.get("krizhevsky").seeds["paper"]
-    plan = krizhevsky_units.load_plan(config, n_eval, results.results_dir())
-    p = krizhevsky_units.progress(config, plan, n_eval)
+    p = _figure1_progress()
     rows = [[a["variant"], a["activation"],
              ", ".join(f"{lr:.3g}: {fmt(e, 3)}" for lr, e in sorted(a["race"].items())) or "not started",
              "still racing" if a["racing"] else "at an edge" if a["winner"] is None
@@ -179,9 +176,7 @@ def figure1_progress() -> Markdown:
 def figure1_checks() -> str:
     """The checks of the raced rates in words: still running, or whether the race's rate is
     the one that got to the threshold first on the tuning seed."""
-    config = experiments.config_for("krizhevsky", "paper")
-    n_eval = experiments.get("krizhevsky").seeds["paper"]
-    p = krizhevsky_units.progress(config, krizhevsky_units.load_plan(config, n_eval, results.results_dir()), n_eval)
+    p = _figure1_progress()
     parts = []
     for a in (a for a in p["arms"] if a["check"] is not None):
         arm, chosen = f"{a['variant']} {a['activation']}", f"{a['winner']:.3g}"
@@ -195,6 +190,14 @@ def figure1_checks() -> str:
                      + ("confirms the race's choice" if same else
                         f"finds {best} faster than the race's choice of {chosen}: that arm must be rerun"))
     return "; ".join(parts) or "no arm is checked"
+
+
+def _figure1_progress() -> dict[str, Any]:
+    """`krizhevsky_units.progress` of the paper-scale runs stored in results/."""
+    config = experiments.config_for("krizhevsky", "paper")
+    n_eval = experiments.get("krizhevsky").seeds["paper"]
+    plan = krizhevsky_units.load_plan(config, n_eval, results.results_dir())
+    return krizhevsky_units.progress(config, plan, n_eval)
 
 
 def _check_text(check: dict[str, float | None] | None) -> str:

@@ -43,6 +43,11 @@ def fewest_seeds(margin: float = MARGIN, level: float = LEVEL) -> int:
                 if stats.non_inferiority(n, n, n, n, margin, level) == "holds")
 
 
+def best_width(n: int) -> float:
+    """Half-width of the narrowest interval on a difference with n seeds per model (both n/n)."""
+    return -stats.newcombe(n, n, n, n, LEVEL)[1]
+
+
 def seeds_for(p_relu: float, p_gated: float) -> int | None:
     """The fewest seeds per model (up to `MOST_SEEDS`) that decide the pair with chance at least
     `DECISIVE`, were the true success rates the measured ones; None if none does."""
@@ -55,7 +60,7 @@ def _reach(scale: str) -> str:
     cfg = experiments.config_for("debate", scale)
     steps = ", ".join(f"{t} ({length(t)} steps, {n:,} updates)" for t, n in zip(cfg.tasks, cfg.steps))
     return (f"success counts over {cfg.seeds} seeds per model, whose {LEVEL:.0%} interval on a "
-            f"difference is at best ±{fmt(-stats.newcombe(cfg.seeds, cfg.seeds, cfg.seeds, cfg.seeds, LEVEL)[1])} "
+            f"difference is at best ±{fmt(best_width(cfg.seeds))} "
             f"(a match is decidable from {fewest_seeds()} seeds), on {steps}; a model that solves "
             f"only with more updates reads as failing")
 
