@@ -89,6 +89,28 @@ def test_markdown_table_has_a_row_per_claim(smoke_ledger):
         assert f"| {claims.core.stability_text(v)} |" in line
 
 
+@pytest.mark.parametrize("claim_id", CLAIMS.names())
+def test_claim_has_a_short_title(claim_id):
+    title = CLAIMS[claim_id].title
+    assert title.strip() and len(title) <= 45 and title != CLAIMS[claim_id].claim
+
+
+def test_a_verdict_states_its_reason_in_one_line():
+    short = Verdict("holds", "the slope reaches 1")
+    assert short.gist == short.reason
+    with pytest.raises(ValueError, match="gist has at most"):
+        Verdict("holds", "x" * (claims.core.LINE + 1))
+    v = Verdict("holds", "a long reason " * 20, gist="in a line")
+    table = claims.markdown_table([(CLAIMS["tanh-edge"], v)], "smoke")
+    assert "in a line" in table and "a long reason" not in table
+    assert f"`{CLAIMS['tanh-edge'].title} <derivatives>`" in table
+
+
+def test_an_unstable_verdict_keeps_its_gist_and_says_the_share():
+    v = claims.core.steady(Verdict("holds", "measured x", gist="x is 3"), 0.6)
+    assert v.status == "inconclusive" and v.gist.startswith("x is 3") and "60%" in v.gist
+
+
 def test_unknown_claim_lists_choices():
     with pytest.raises(KeyError) as err:
         claims.verdict("nope", "smoke")
@@ -116,3 +138,9 @@ def test_evidence_names_the_tasks_and_data_behind_a_verdict():
     debate = core.evidence(CLAIMS["relu-rnn-vs-gated"], "book")
     assert all(t in debate for t in experiments.config_for("debate", "book").tasks)
     assert core.evidence(CLAIMS["relu-six-times"], "book").endswith("on Fashion-MNIST subset")
+
+
+def test_conditions_say_shared_leading_words_once():
+    conds = {"scale 0.5": "holds", "scale 1": "holds", "scale 2": "does not hold"}
+    assert claims.core.conditions_text(conds) == "holds: scale 0.5 / 1; does not hold: scale 2"
+    assert claims.core.factored(["LSTM relu", "LSTM"]) == "LSTM relu / LSTM"

@@ -130,13 +130,15 @@ def tables(sections: dict[str, tuple[list[str], list[list[Any]]]]) -> Markdown:
 
 
 def overview(scale: str) -> Markdown:
-    """The opening page's table: each claim linked to its chapter, its verdict (with scope and
-    conditions), its stability, the numbers that decided it, and the scale and data they came
-    from (decided live from the ledger)."""
-    rows = [[f"{{doc}}`{c.claim} <{c.chapter}>`", claims.core.verdict_cell(v),
-             claims.core.stability_text(v), v.reason[0].upper() + v.reason[1:],
-             claims.core.evidence(c, scale)] for c, v in claims.ledger(scale)]
-    return table(["Claim (links to its chapter)", "Verdict", "Stability", "Measured", "From"], rows)
+    """The verdict table, decided live from the ledger: one short row per claim, its title linked
+    to its chapter (whose verdict box has the whole reason, the evidence and the literature)."""
+    return Markdown(claims.markdown_table(claims.ledger(scale), scale))
+
+
+def rules(scale: str) -> Markdown:
+    """How each claim is decided (`claims.rules_table`), in a section the reader opens."""
+    return Markdown(f":::{{admonition}} Open the rules: quantity, implied effect, regions and "
+                    f"reach of each claim\n:class: dropdown\n\n{claims.rules_table(scale)}\n:::")
 
 
 def stored_runs() -> Markdown:

@@ -8,6 +8,7 @@ Every threshold a verdict uses is a named constant in its chapter's module, so a
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Literal
 
@@ -21,6 +22,7 @@ STATUSES: tuple[Status, ...] = ("holds", "holds with caveats", "does not hold", 
 DECIDED: tuple[Status, ...] = ("holds", "does not hold")  # what a named condition can be
 
 MATERIAL = 0.10  # a share of units (saturated, dead) at or above this is material
+LINE = 150  # the most characters of a verdict's one-line gist (the verdict table's "why")
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,8 @@ class Verdict:
     holds under one named condition and not under another, each decided by its own numbers
     (`conditions`, at least two, statuses differing). `scope` names the stand-in the evidence
     is, when it is other data or sizes than the claim's ("book-scale stand-in"); `stability` is
-    the share of seed-bootstrap resamples that reproduce the status (None: not resampled)."""
+    the share of seed-bootstrap resamples that reproduce the status (None: not resampled).
+    `gist` is the reason in one line for the verdict table; a short reason is its own gist."""
 
     status: Status
     reason: str  # one sentence, built from the numbers
@@ -37,6 +40,7 @@ class Verdict:
     conditions: dict[str, Status] = field(default_factory=dict)  # condition -> its own status
     scope: str | None = None
     stability: float | None = None
+    gist: str = ""  # at most LINE characters; empty: the reason, when that is short enough
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -47,6 +51,11 @@ class Verdict:
             check_caveats(self.conditions)
         finite = {k: float(v) for k, v in self.numbers.items() if math.isfinite(v)}
         object.__setattr__(self, "numbers", finite)
+        gist = self.gist or self.reason
+        if len(gist) > LINE:
+            raise ValueError(f"a verdict's gist has at most {LINE} characters, got {len(gist)}: "
+                             f"{gist[:60]!r}...; pass a shorter gist=")
+        object.__setattr__(self, "gist", gist)
 
     @property
     def headline(self) -> str:
@@ -78,7 +87,14 @@ def conditions_text(conditions: dict[str, Status]) -> str:
     by: dict[str, list[str]] = {}
     for name, status in conditions.items():
         by.setdefault(status, []).append(name)
-    return "; ".join(f"{status}: {' / '.join(names)}" for status, names in by.items())
+    return "; ".join(f"{status}: {factored(names)}" for status, names in by.items())
+
+
+def factored(names: list[str]) -> str:
+    """Names joined by slashes, their common leading words said once: "scale 0.5 / 1 / 2"."""
+    common = os.path.commonprefix(names) if len(names) > 1 else ""
+    common = common[:common.rfind(" ") + 1]
+    return common + " / ".join(n[len(common):] for n in names)
 
 
 @dataclass(frozen=True)
@@ -97,6 +113,7 @@ class Regions:
 @dataclass(frozen=True)
 class Claim:
     id: str
+    title: str  # the claim in a few words, for the verdict table
     claim: str  # the article's claim, in our words
     chapter: str  # docname under book/
     experiments: tuple[str, ...]  # what is run to decide it
@@ -166,7 +183,14 @@ def steady(v: Verdict, share: float | None) -> Verdict:
     return replace(v, status="inconclusive", stability=share,
                    reason=f"the seeds do not settle it: only {share:.0%} of "
                           f"{RESAMPLES} seed-bootstrap resamples give '{v.status}' "
-                          f"(stable from {STABLE:.0%}); on all seeds {v.reason}")
+                          f"(stable from {STABLE:.0%}); on all seeds {v.reason}",
+                   gist=shortest(f"{v.gist} ('{v.status}' in only {share:.0%} of resamples)",
+                                 f"'{v.status}' on all seeds, in only {share:.0%} of resamples"))
+
+
+def shortest(line: str, fallback: str) -> str:
+    """`line` when it fits a gist (`LINE` characters), else `fallback`."""
+    return line if len(line) <= LINE else fallback
 
 
 def stability_text(v: Verdict) -> str:
@@ -238,13 +262,13 @@ def verdict_cell(v: Verdict) -> str:
 
 
 def markdown_table(rows: list[tuple[Claim, Verdict]], scale: str) -> str:
-    """The verdict table as Markdown, one row per claim: the claim linked to its chapter, the
-    verdict with its scope and conditions, its stability and the measured reason (the evidence's
-    source and the literature are in each chapter's verdict box)."""
-    lines = [markdown_row(["Claim", "Verdict", "Stability", "Measured"]), "|---|---|---|---|"]
+    """The verdict table as Markdown, one short row per claim: its title linked to its chapter,
+    the verdict with its scope and conditions, its stability and the reason in one line (the
+    whole reason, its evidence and the literature are in each chapter's verdict box)."""
+    lines = [markdown_row(["Claim", "Verdict", "Stable", "Why"]), "|---|---|---|---|"]
     for c, v in rows:
-        lines.append(markdown_row([f"{{doc}}`{link_text(c.claim)} <{c.chapter}>`", verdict_cell(v),
-                                   stability_text(v), v.reason]))
+        lines.append(markdown_row([f"{{doc}}`{link_text(c.title)} <{c.chapter}>`", verdict_cell(v),
+                                   stability_text(v), v.gist]))
     return "\n".join(lines)
 
 

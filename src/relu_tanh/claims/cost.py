@@ -31,7 +31,7 @@ def _step_reach(scale: str) -> str:
             f"the rounds' spread shows as quartiles that straddle the threshold")
 
 
-@claim(id="relu-cheap-per-element",
+@claim(id="relu-cheap-per-element", title="ReLU is cheaper per element",
        literature="Glorot, Bordes and Bengio (2011): rectifiers need no exponential.",
        chapter="cost", experiments=("cost_micro",),
        claim="ReLU is much cheaper to compute than sigmoid and tanh, element for element.",
@@ -77,12 +77,17 @@ def relu_cheap_per_element(s: dict[str, Any]) -> Verdict:
     status = combine(conditions)
     if status != "does not hold" and not beyond:  # beyond the cache a ratio only moves towards 1
         return Verdict("inconclusive", f"{where}, but these tensors fit in the last-level cache, so "
-                       f"this run cannot say whether the difference survives beyond it", numbers)
+                       f"this run cannot say whether the difference survives beyond it", numbers,
+                       gist=f"tanh and sigmoid take {fmt(lo['ratio'])} to {fmt(hi['ratio'])}x ReLU's "
+                            f"time, but even the largest tensors fit in the cache")
     return Verdict(status, f"in cache ({top['numel']:,} elements) tanh and sigmoid take "
                    f"{fmt(numbers['cache_min'])} to {fmt(top['ratio'])} times ReLU's time per "
                    f"element, median {fmt(medians['in cache'])}; {where}, median "
                    f"{fmt(medians['beyond cache'])}; much cheaper from {fmt(MUCH_CHEAPER, 1)}",
-                   numbers, conditions if status == "holds with caveats" else {})
+                   numbers, conditions if status == "holds with caveats" else {},
+                   gist=f"tanh and sigmoid over ReLU's time, median: {fmt(medians['in cache'])} in "
+                        f"cache, {fmt(medians['beyond cache'])} beyond it (much from "
+                        f"{fmt(MUCH_CHEAPER, 1)})")
 
 
 _DTYPE_OF = {b: d for d, b in DTYPE_BYTES.items()}
@@ -101,7 +106,7 @@ def _against(nbytes: int, llc: int | None) -> str:
     return f"{fmt(nbytes / llc, 1)} times the {_mib(llc)} last-level cache the CPU reports"
 
 
-@claim(id="relu-cheap-per-step",
+@claim(id="relu-cheap-per-step", title="ReLU makes a step much cheaper",
        literature="No paper measures it; the article asserts it.",
        chapter="cost", experiments=("cost_step",),
        claim="Because ReLU is cheaper to compute, a training step is much cheaper with ReLU than "
@@ -129,6 +134,8 @@ def relu_cheap_per_step(s: dict[str, Any]) -> Verdict:
                        f"{fmt(medians[f'{m}_sigmoid'])}" for m in nets)
     measured = (f"a step with tanh or sigmoid takes {fmt(min(medians.values()))} to "
                 f"{fmt(max(medians.values()))} times as long as with ReLU ({detail})")
+    brief = (f"a step takes {fmt(min(medians.values()))} to {fmt(max(medians.values()))}x "
+             f"ReLU's; the activation is at most {fmt(100 * max(shares.values()), 0)}% of it")
     share = (f"the activation itself, whichever it is, accounts for at most "
              f"{fmt(100 * max(shares.values()), 1)}% of a step")
     sides = {m.upper(): _step_side([ratio[f"{m}_{a}"] for a in EXPENSIVE]) for m in nets}
@@ -136,13 +143,15 @@ def relu_cheap_per_step(s: dict[str, Any]) -> Verdict:
     if straddle:
         return Verdict("inconclusive", f"{measured}; in the {' and '.join(straddle)} the quartiles "
                        f"over rounds, from {fmt(low)} to {fmt(high)} overall, straddle "
-                       f"{fmt(STEP_MUCH)}, so the rounds' spread decides; {share}", numbers)
+                       f"{fmt(STEP_MUCH)}, so the rounds' spread decides; {share}", numbers,
+                       gist=f"{brief}; quartiles straddle {fmt(STEP_MUCH)}")
     status = combine(sides)
     bound = {"holds": f"every lower quartile at least {fmt(STEP_MUCH)}",
              "does not hold": f"every upper quartile below {fmt(STEP_MUCH)}",
              "holds with caveats": f"at least {fmt(STEP_MUCH)} in one model, below in the other"}
     return Verdict(status, f"{measured}, {bound[status]}; {share}", numbers,
-                   sides if status == "holds with caveats" else {})
+                   sides if status == "holds with caveats" else {},
+                   gist=f"{brief} (much from {fmt(STEP_MUCH)})")
 
 
 def _step_side(ratios: list[dict[str, float]]) -> Status:

@@ -141,7 +141,7 @@ def _counts(summary: dict[str, Any], kinds: list[str], tasks: list[str], opt: st
                      for k in kinds)
 
 
-@claim(id="relu-rnn-vs-gated",
+@claim(id="relu-rnn-vs-gated", title="ReLU RNN with clipping matches LSTM/GRU",
        literature="Le, Jaitly and Hinton (2015): IRNN about 97% on sequential pixel MNIST against "
                   "65% for an LSTM and 35% for a tanh RNN (82%, 36%, 35% permuted), and IRNN "
                   f"solving the adding problem up to {max(LE2015_ADDING_STEPS)} steps like the LSTM.",
@@ -178,13 +178,30 @@ def relu_rnn_vs_gated(s: dict[str, Any]) -> Verdict:
         for opt in s["optimizers"])
     decided = {k: v for k, v in conds.items() if v in DECIDED}
     open_ = [k for k in conds if k not in decided]
+    gist = tally(s, tasks, conds)
     if len(set(decided.values())) == 2:
         rest = f"; undecided: {', '.join(open_)}" if open_ else ""
         return Verdict("holds with caveats", f"some ReLU RNNs match both gated nets and others "
-                       f"fall short ({counts}{rest})", numbers, decided, scope=scope)
+                       f"fall short ({counts}{rest})", numbers, decided, scope=scope, gist=gist)
     if decided and not open_:
         status = next(iter(decided.values()))
         what = "matches" if status == "holds" else "falls short of"
-        return Verdict(status, f"every ReLU RNN {what} a gated net ({counts})", numbers, scope=scope)
+        return Verdict(status, f"every ReLU RNN {what} a gated net ({counts})", numbers,
+                       scope=scope, gist=gist)
     return Verdict("inconclusive", f"the seeds do not decide {', '.join(open_)} against the gated "
-                   f"nets ({counts})", numbers, scope=scope)
+                   f"nets ({counts})", numbers, scope=scope, gist=gist)
+
+
+def tally(s: dict[str, Any], tasks: list[str], conds: dict[str, Status]) -> str:
+    """The verdict in one line: how many ReLU RNNs match, fall short or are undecided, and the
+    range of seeds solved per family on the informative tasks."""
+    counts = {st: sum(v == st for v in conds.values()) for st in ("holds", "does not hold")}
+    undecided = len(conds) - sum(counts.values())
+    solved = {fam: [r["successes"] for r in s["rows"] if r["variant"] == VARIANT
+                    and r["task"] in tasks and FAMILIES[r["kind"]] == fam]
+              for fam in ("ReLU RNN", "gated")}
+    n = max(r["n"] for r in s["rows"])
+    plural = {"ReLU RNN": "ReLU RNNs", "gated": "gated nets"}
+    ranges = ", ".join(f"{plural[fam]} {min(v)} to {max(v)}" for fam, v in solved.items() if v)
+    return (f"{counts['holds']} of {len(conds)} ReLU RNNs match, {counts['does not hold']} fall "
+            f"short, {undecided} undecided; seeds solved of {n}: {ranges}")

@@ -14,7 +14,7 @@ AGREE = 1e-6  # autograd and the hand-written derivative must agree this closely
 MOST = 0.5  # "the edges matter" once most inputs sit there
 
 
-@claim(id="derivative-ranges",
+@claim(id="derivative-ranges", title="Ranges of the three derivatives",
        literature="Analytic: sigma' peaks at 1/4 and tanh' at 1, both at z = 0.",
        chapter="derivatives", experiments=("derivatives",),
        claim="The derivative of sigmoid lies in [0, 0.25], that of tanh in [0, 1], and that of "
@@ -49,7 +49,9 @@ def derivative_ranges(s: dict[str, Any]) -> Verdict:
                    f"approached as |z| grows (the grid stops at |z| = {s['grid_limit']:g}, where "
                    f"the slopes are {fmt(sig['min'])} and {fmt(tanh['min'])}), so the ranges "
                    f"are (0, 0.25] and (0, 1], inside the stated ones; autograd agrees with the "
-                   f"formulas to {fmt(error)}", numbers)
+                   f"formulas to {fmt(error)}", numbers,
+                   gist=f"sigmoid' peaks at {fmt(sig['max'])} and tanh' at {fmt(tanh['max'])}, "
+                        f"both approach 0; ReLU' takes only 0 and 1")
 
 
 def half_scale(s: dict[str, Any], name: str) -> float:
@@ -89,7 +91,7 @@ def edge_rule(s: dict[str, Any], name: str) -> tuple[Status, str]:
                      f"{small:g} on most Gaussian inputs when their std is {where}")
 
 
-@claim(id="tanh-edge",
+@claim(id="tanh-edge", title="tanh' reaches 1, yet vanishes at the edges",
        literature="Analytic: tanh'(z) < 0.1 once |z| > 1.82, that is on 6.9% of N(0, 1) inputs.",
        chapter="derivatives", experiments=("derivatives",),
        claim="tanh's derivative can reach 1, but it still vanishes at the edges.",
@@ -108,4 +110,7 @@ def tanh_edge(s: dict[str, Any]) -> Verdict:
     numbers = {"max": s["tanh"]["max"], "at_grid_edge": s["tanh"]["at_grid_edge"],
                "half_scale": half_scale(s, "tanh"), "share_at_std_1": share.get(1.0, math.nan)}
     status, why = edge_rule(s, "tanh")
-    return Verdict(status, f"for tanh, {why}", numbers)
+    a = s["tanh"]
+    gist = (f"tanh' peaks at {fmt(a['max'])} and falls to {fmt(a['at_grid_edge'])} at "
+            f"|z| = {s['grid_limit']:g}" if status == "holds" else "")
+    return Verdict(status, f"for tanh, {why}", numbers, gist=gist)

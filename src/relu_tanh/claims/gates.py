@@ -151,11 +151,12 @@ def _reference_fails(s: dict[str, Any]) -> Verdict | None:
         numbers["seeds"] = max((a["n"] for a in s["arms"].values()), default=0)
         return Verdict("inconclusive", f"the original cells did not solve the task reliably "
                        f"({detail or 'no cells'} seeds), so there is nothing to compare with",
-                       numbers)
+                       numbers, gist=f"the original cells did not solve it reliably "
+                                     f"({detail or 'no cells'})")
     return None
 
 
-@claim(id="gates-bounded",
+@claim(id="gates-bounded", title="Gates need the sigmoid's (0, 1)",
        literature="Gers, Schmidhuber and Cummins (2000) add the forget gate as a sigmoid that can "
                   "reset the cell; Keras's LSTM and GRU long used a hard sigmoid for their gates; "
                   "Greff et al. (2017) and Jozefowicz et al. (2015) vary gates and "
@@ -193,11 +194,12 @@ def gates_bounded(s: dict[str, Any]) -> Verdict:
     numbers = _numbers(s, {**unbounded, **bounded}, 1)
     seen = (f"seeds solved, each at the rate chosen on the others: {_solved(unbounded, 1)}; "
             f"bounded stand-ins {_solved(bounded, 1)}")
+    relu = f"ReLU gates solved {_solved(unbounded, 1)}"
     outcome = {k: (standing(a), explosion(a)) for k, a in unbounded.items()}
     if not unbounded or any(st == "partial" or (st == "trains" and ex == "unsettled")
                             for st, ex in outcome.values()):
         return Verdict("inconclusive", f"unbounded ReLU gates neither trained nor failed clearly "
-                       f"({seen})", numbers)
+                       f"({seen})", numbers, gist=f"{relu}: neither trained nor failed clearly")
     conditions: dict[str, Status] = {}
     for (cell, _, _), (st, ex) in outcome.items():
         if st == "fails":
@@ -213,18 +215,21 @@ def gates_bounded(s: dict[str, Any]) -> Verdict:
                  all(standing(a) == "trains" for a in bounded.values()) else
                  "not every bounded non-sigmoid gate trains, so the bound may not be all a gate "
                  "needs, a point the claim does not make")
-        return Verdict("holds", f"ReLU gates fail in every cell, and {shape} ({seen})", numbers)
+        return Verdict("holds", f"ReLU gates fail in every cell, and {shape} ({seen})", numbers,
+                       gist=f"{relu}: they fail in every cell")
     if status == "does not hold":
         return Verdict("does not hold", f"unbounded ReLU gates train as well and stay stable "
-                       f"({seen}): a gate need not be bounded to (0, 1) here", numbers)
+                       f"({seen}): a gate need not be bounded to (0, 1) here", numbers,
+                       gist=f"{relu}, and stay stable")
     exploding = _exploding(unbounded, 1)
     return Verdict(status, f"ReLU gates fail or explode under some conditions and train under "
                    f"others ({seen})" + (f"; the {exploding} gates train at the chosen rate but "
                    f"explode: most runs over the learning-rate grid diverge, or the state blows "
-                   f"up on longer sequences" if exploding else ""), numbers, conditions)
+                   f"up on longer sequences" if exploding else ""), numbers, conditions,
+                   gist=f"{relu}" + (f"; {exploding} explode" if exploding else ""))
 
 
-@claim(id="gates-state-tanh",
+@claim(id="gates-state-tanh", title="The cell's state needs tanh",
        literature="Greff et al. (2017) find that removing the LSTM's output nonlinearity hurts "
                   "markedly on speech, handwriting and music tasks.",
        chapter="gates", experiments=("gates",), stored="paper",
@@ -259,9 +264,10 @@ def state_tanh(s: dict[str, Any]) -> Verdict:
     seen = (f"seeds solved, each at the rate chosen on the others: {_solved(others, 2)}; "
             f"{diverged} of {runs} runs over the learning-rate grid diverged")
     held = {k: _state_holds(a) for k, a in others.items()}
+    solved = f"solved without tanh: {_solved(others, 2)}"
     if not others or None in held.values():
         return Verdict("inconclusive", f"a state without tanh neither trained nor failed clearly "
-                       f"({seen})", numbers, scope=scope)
+                       f"({seen})", numbers, scope=scope, gist=f"{solved}; not settled")
     conditions: dict[str, Status] = {f"{k[0].upper()} {k[2]}": st for k, st in held.items()}
     status = combine(conditions)
     exploding = _exploding(others, 2)
@@ -269,12 +275,12 @@ def state_tanh(s: dict[str, Any]) -> Verdict:
              f"or the state blows up on longer sequences" if exploding else "")
     if status == "holds":
         return Verdict("holds", f"without tanh in the state every cell fails or explodes "
-                       f"({seen}){blown}", numbers, scope=scope)
+                       f"({seen}){blown}", numbers, scope=scope, gist=solved)
     if status == "does not hold":
         return Verdict("does not hold", f"with a ReLU state or none the cells train as well and "
-                       f"stay stable ({seen})", numbers, scope=scope)
+                       f"stay stable ({seen})", numbers, scope=scope, gist=f"{solved}; stable")
     return Verdict(status, f"only some cells need the tanh ({seen}){blown}", numbers, conditions,
-                   scope=scope)
+                   scope=scope, gist=solved)
 
 
 def _state_holds(arm: dict[str, Any]) -> Status | None:

@@ -22,13 +22,13 @@ PAPER_RATIO = 6.0  # Krizhevsky et al. (2012), Figure 1: ReLU reaches 25% six ti
 CLAIM_FLOOR = 4.0
 
 
-def describe(r: dict[str, float]) -> str:
+def describe(r: dict[str, float], unknown: str = "unknown (too many runs never got there)") -> str:
     """The median ratio for prose: a number, or the bounds censoring leaves on it."""
     lo, hi = r["median_low"], r["median_high"]
     if lo == hi:
         return fmt(lo, 2)
     if math.isinf(hi):
-        return f"at least {fmt(lo, 1)}" if lo > 0 else "unknown (too many runs never got there)"
+        return f"at least {fmt(lo, 1)}" if lo > 0 else unknown
     return f"at most {fmt(hi, 1)}" if lo == 0 else f"between {fmt(lo, 1)} and {fmt(hi, 1)}"
 
 
@@ -91,7 +91,7 @@ def six_times_rule(ratio: dict[str, float], arms: dict[str, dict[str, Any]]
     return "inconclusive", f"the interval runs from below {floor} to above it"
 
 
-@claim(id="relu-six-times",
+@claim(id="relu-six-times", title="Figure 1: ReLU CNN six times faster",
        literature="Krizhevsky et al. (2012), Figure 1: about six times fewer epochs to 25% on "
                   "CIFAR-10.",
        chapter="krizhevsky", experiments=("krizhevsky",), stored="paper",
@@ -138,8 +138,10 @@ def relu_six_times(s: dict[str, Any]) -> Verdict:
               f"of tanh's epochs over ReLU's is {describe(r)}, {interval_text(r)}; {reached}; "
               f"{why}{cap}{others}")
     scope = None if "CIFAR-10" in s["data"] else "book-scale stand-in"
+    gist = f"tanh's epochs to {t:.0%} over ReLU's, median: " + ", ".join(
+        f"{describe(s['ratios'][(v, t)], 'unknown')} ({v})" for v in s["variants"])
     return Verdict("holds with caveats" if conditions else status, reason, numbers,
-                   conditions=conditions, scope=scope)
+                   conditions=conditions, scope=scope, gist=gist)
 
 
 def lr_text(a: dict[str, Any]) -> str:

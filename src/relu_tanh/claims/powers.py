@@ -37,7 +37,7 @@ def fate(factor: float) -> str:
     return "persists"
 
 
-@claim(id="powers-entries",
+@claim(id="powers-entries", title="Entries of W decide its powers",
        literature="Pascanu, Mikolov and Bengio (2013): for linear recurrences the spectral radius "
                   "decides, rho < 1 vanishing and rho > 1 exploding (Gelfand's formula).",
        chapter="powers", experiments=("powers",),
@@ -75,12 +75,12 @@ def powers_entries(summary: dict[str, Any]) -> Verdict:
         example = next((r for r in wrong if r["family"] == "constructed"), wrong[0])
         return Verdict("does not hold", f"{summary}; e.g. {example['name']} (largest entry "
                        f"{fmt(example['max_entry'])}, radius {fmt(example['radius'])}) "
-                       f"{fate(example['rate'])}", numbers)
+                       f"{fate(example['rate'])}", numbers, gist=summary)
     return Verdict("inconclusive", f"{summary}: neither quantity predicts the measured growth",
-                   numbers)
+                   numbers, gist=summary)
 
 
-@claim(id="pascanu-bound",
+@claim(id="pascanu-bound", title="Below Pascanu's bound, gradients vanish",
        literature="Pascanu, Mikolov and Bengio (2013), section 2.1: ||W_h|| < 1/gamma (gamma = 1 "
                   "for tanh, 1/4 for sigmoid) is sufficient for vanishing; its converse is "
                   "necessary for exploding.",
@@ -114,16 +114,22 @@ def pascanu_bound(summary: dict[str, Any]) -> Verdict:
     if margin > BOUND_TOL or fate(worst_below) != "vanishes":
         return Verdict("does not hold", f"below the bound the slowest per-step factor was "
                        f"{fmt(worst_below)} and the norm exceeded eta^g by up to "
-                       f"{fmt(float(np.exp(max(margin, 0))))}x", numbers)
+                       f"{fmt(float(np.exp(max(margin, 0))))}x", numbers,
+                       gist=f"below the bound: slowest per-step factor {fmt(worst_below)}, "
+                            f"norm up to {fmt(float(np.exp(max(margin, 0))))}x eta^g")
     head = (f"below the bound every gradient vanished (slowest per-step factor "
             f"{fmt(worst_below)}) and none ever exceeded eta^g")
     just = f"settings just above it (1 < gamma ||W_h|| <= {JUST_ABOVE:g})"
     if share >= HALF:
         return Verdict("holds", f"{head}; the claim does not say the condition is necessary, and "
                        f"it is far from it: {len(vanished_above)} of {len(above)} {just} vanished "
-                       f"too", numbers)
+                       f"too", numbers, gist=f"every gradient below the bound vanished, none "
+                                             f"above eta^g; {len(vanished_above)} of {len(above)} "
+                                             f"just above it vanished too")
     return Verdict("holds", f"{head}, and {len(above) - len(vanished_above)} of {len(above)} "
-                   f"{just} stopped vanishing", numbers)
+                   f"{just} stopped vanishing", numbers,
+                   gist=f"every gradient below the bound vanished, none above eta^g; "
+                        f"{len(above) - len(vanished_above)} of {len(above)} just above it did not")
 
 
 VERB = {"vanishing": "vanish", "exploding": "explode"}
@@ -150,7 +156,7 @@ def shared_against_independent(s: dict[str, Any]) -> dict[tuple, dict[str, Any]]
     return out
 
 
-@claim(id="shared-w",
+@claim(id="shared-w", title="A shared W suffers more than layers",
        literature="Products of independent random matrices also grow or shrink exponentially, at "
                   "their top Lyapunov exponent (Newman 1986); deep feed-forward nets vanish and "
                   "explode too (Glorot and Bengio 2010).",
@@ -189,8 +195,11 @@ def shared_w(summary: dict[str, Any]) -> Verdict:
              f"{fmt(numbers['superiority_exploding'])} where they explode; its spread over seeds "
              f"is {fmt(spread, 1)}x the independent one's")
     status = combine(conditions)
+    brief = (f"P(shared W further from 1): {fmt(numbers['superiority_vanishing'])} vanishing, "
+             f"{fmt(numbers['superiority_exploding'])} exploding (more from {fmt(SUPERIOR)})")
     if status != "holds with caveats":
-        return Verdict(status, tally, numbers)
+        return Verdict(status, tally, numbers, gist=brief)
     better = [side for side, a in sides.items() if np.mean(a) <= 1 - SUPERIOR]
     relief = f", and better where they {VERB[better[0]]}" if better else ""
-    return Verdict(status, f"{tally}: it is worse on one side only{relief}", numbers, conditions)
+    return Verdict(status, f"{tally}: it is worse on one side only{relief}", numbers, conditions,
+                   gist=brief)

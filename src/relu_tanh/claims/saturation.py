@@ -24,7 +24,7 @@ def _reach(scale: str) -> str:
             f"of training: a layer that saturates or recovers later is not seen")
 
 
-@claim(id="tanh-saturates",
+@claim(id="tanh-saturates", title="tanh units saturate in practice",
        literature="Glorot and Bengio (2010): tanh layers saturate one after another during "
                   "training.",
        chapter="saturation", experiments=("saturation",),
@@ -58,11 +58,14 @@ def tanh_saturates(s: dict[tuple, dict]) -> Verdict:
     shares = "; ".join(f"{a.upper()}: up to {fmt(100 * end[a], 1)}% of a layer's tanh units "
                        f"saturated at the end, {fmt(100 * peak[a], 1)}% at the peak" for a in arms)
     status = combine(conditions)
+    ends = ", ".join(f"{a.upper()} {fmt(100 * end[a], 1)}%" for a in arms)
     return Verdict(status, f"{shares} (material from {fmt(100 * MATERIAL, 0)}%)", numbers,
-                   conditions if status == "holds with caveats" else {})
+                   conditions if status == "holds with caveats" else {},
+                   gist=f"most saturated layer at the end: {ends} (material from "
+                        f"{fmt(100 * MATERIAL, 0)}%)")
 
 
-@claim(id="glorot-top-sigmoid",
+@claim(id="glorot-top-sigmoid", title="Top sigmoid layer saturates, recovers slowly",
        literature="Glorot and Bengio (2010): the top sigmoid layer saturates at once and leaves "
                   "saturation only slowly.",
        chapter="saturation", experiments=("saturation",),
@@ -100,14 +103,20 @@ def glorot_top_sigmoid(s: dict[tuple, dict]) -> Verdict:
             f"of training, {fmt(100 * numbers['end'], 1)}% at the end")
     if 2 * len(early) <= n:
         return Verdict("does not hold", f"the top layer saturated early in only {len(early)} of "
-                       f"{n} seeds ({span})", numbers)
+                       f"{n} seeds ({span})", numbers,
+                       gist=f"saturated early in only {len(early)} of {n} seeds")
     if 2 * len(slow) > n:
         return Verdict("holds", f"in {len(slow)} of {n} seeds the top layer saturated early and "
-                       f"left saturation more slowly than it entered it ({span})", numbers)
+                       f"left saturation more slowly than it entered it ({span})", numbers,
+                       gist=f"saturated early and left it slowly in {len(slow)} of {n} seeds")
     if 2 * (len(recovered) - len(slow)) > n:
         return Verdict("does not hold", f"the top layer saturated early and recovered in "
                        f"{len(recovered)} of {n} seeds, faster than it saturated in "
-                       f"{len(recovered) - len(slow)} ({span})", numbers)
+                       f"{len(recovered) - len(slow)} ({span})", numbers,
+                       gist=f"recovered faster than it saturated in {len(recovered) - len(slow)} "
+                            f"of {n} seeds")
     return Verdict("inconclusive", f"the top layer saturated early in {len(early)} of {n} seeds, "
                    f"but {len(early) - len(recovered)} had not recovered by the end of training: "
-                   f"within the run a slow recovery and none cannot be told apart ({span})", numbers)
+                   f"within the run a slow recovery and none cannot be told apart ({span})", numbers,
+                   gist=f"saturated early in {len(early)} of {n} seeds; "
+                        f"{len(early) - len(recovered)} not recovered when the run ends")

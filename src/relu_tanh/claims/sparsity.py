@@ -21,7 +21,7 @@ def _reach(scale: str) -> str:
             f"from runs that reach it")
 
 
-@claim(id="relu-negative-half",
+@claim(id="relu-negative-half", title="ReLU's zero half kills units",
        literature="Glorot, Bordes and Bengio (2011): 72% to 83% of the hidden units of their "
                   "rectifier networks are exactly zero on a given input.",
        chapter="sparsity", experiments=("sparsity",),
@@ -53,13 +53,18 @@ def relu_negative_half(s: dict[tuple, dict]) -> Verdict:
     if not every_seed:
         return Verdict("does not hold", f"{zeros}, but in no setting did training kill units "
                        f"in every seed: the dead share rose over initialisation by at most "
-                       f"{fmt(100 * rise, 1)} points", numbers)
+                       f"{fmt(100 * rise, 1)} points", numbers,
+                       gist=f"{fmt(100 * zero, 1)}% of outputs are zero; no setting killed units "
+                            f"in every seed")
     worst = max(every_seed.values())
     where = ", ".join(f"{i} init, lr {lr:g}" for _, i, lr in every_seed)
     size = (f"up to {fmt(100 * rise, 1)}% of a layer's channels died" if worst >= MATERIAL else
             f"a few units died, never {fmt(100 * MATERIAL, 1)}% of a layer in every seed")
     return Verdict("holds", f"{zeros}, and training killed units in every seed of "
-                   f"{len(every_seed)} of {len(relu)} settings ({where}): {size}", numbers)
+                   f"{len(every_seed)} of {len(relu)} settings ({where}): {size}", numbers,
+                   gist=f"{fmt(100 * zero, 1)}% of outputs are zero; units died in every seed of "
+                        f"{len(every_seed)} of {len(relu)} settings, up to {fmt(100 * rise, 0)}% "
+                        f"of a layer")
 
 
 def seed_gaps(s: dict[tuple, dict], rival: str) -> tuple[dict[int, list[float]], int]:
@@ -116,7 +121,7 @@ def power_text(s: dict[tuple, dict], rival: str) -> str:
     return f"about {n} seeds" if n else "more than 200 seeds"
 
 
-@claim(id="sparsity-regularises",
+@claim(id="sparsity-regularises", title="ReLU's sparsity regularises",
        literature="Glorot, Bordes and Bengio (2011) argue that sparse representations generalise "
                   "better.",
        chapter="sparsity", experiments=("sparsity",),
@@ -146,22 +151,26 @@ def sparsity_regularises(s: dict[tuple, dict]) -> Verdict:
         if len(diffs) < MIN_SEEDS:
             return Verdict("inconclusive", f"only {len(diffs)} seeds (fewer than {MIN_SEEDS}) "
                            f"have a ReLU/{rival} pair that both reached the training-error "
-                           f"target ({pairs} of {total} pairs)", numbers)
+                           f"target ({pairs} of {total} pairs)", numbers,
+                           gist=f"only {len(diffs)} seeds with a ReLU/{rival} pair at the target")
         mean, low, high = mean_interval([float(np.mean(d)) for _, d in sorted(diffs.items())])
         numbers.update({f"diff_{rival}": mean, f"low_{rival}": low, f"high_{rival}": high})
         parts.append(f"{fmt(mean, 3)} against {rival} (95% interval over {len(diffs)} seeds "
                      f"{fmt(low, 3)} to {fmt(high, 3)}; {pairs} of {total} pairs)")
         conditions[f"against {rival.replace('_', ' ')}"] = _side(low, high)
     gaps = "ReLU's gap minus the rival's is " + "; ".join(parts)
+    brief = "generalisation gap, ReLU minus rival: " + ", ".join(
+        f"{fmt(numbers[f'diff_{r}'], 3)} vs {r.replace('_', ' ')}" for r in RIVALS)
     straddle = [c for c, st in conditions.items() if st == "inconclusive"]
     if straddle:
         return Verdict("inconclusive", f"{gaps}: the interval {' and '.join(straddle)} straddles "
-                       f"0, so the spread over seeds decides", numbers)
+                       f"0, so the spread over seeds decides", numbers,
+                       gist=f"{brief}; an interval straddles 0")
     status = combine(conditions)
     words = {"holds": "smaller than both", "does not hold": "not smaller than either",
              "holds with caveats": "smaller than one rival beyond the spread, not the other"}
     return Verdict(status, f"{gaps}: {words[status]}", numbers,
-                   conditions if status == "holds with caveats" else {})
+                   conditions if status == "holds with caveats" else {}, gist=brief)
 
 
 def _side(low: float, high: float) -> Status:

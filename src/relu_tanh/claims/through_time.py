@@ -44,7 +44,7 @@ def _vanished(ends: list[float]) -> bool | None:
     return bool(below[0]) if below.all() or not below.any() else None
 
 
-@claim(id="tanh-vanishes-through-time",
+@claim(id="tanh-vanishes-through-time", title="tanh RNN gradients vanish through time",
        literature="Pascanu, Mikolov and Bengio (2013): gradients through time must vanish when "
                   "the largest singular value of W_hh is below 1 for tanh and below 4 for sigmoid.",
        chapter="through_time", experiments=("through_time",),
@@ -86,12 +86,16 @@ def tanh_vanishes_through_time(s: dict[str, Any]) -> Verdict:
     if len(much) < len(sig_gone) / 2:
         return Verdict("does not hold", f"tanh's gradient is at least {10 ** MUCH_LESS:g}x "
                        f"sigmoid's at only {len(much)} of the {len(sig_gone)} scales where "
-                       f"sigmoid's vanished", numbers)
+                       f"sigmoid's vanished", numbers,
+                       gist=f"at least {10 ** MUCH_LESS:g}x sigmoid's at only {len(much)} of "
+                            f"{len(sig_gone)} scales where sigmoid's vanished")
     compare = (f"where sigmoid's vanished it is {fmt(10 ** min(margin.values()))} to "
                f"{fmt(10 ** max(margin.values()))} times sigmoid's")
     if len(gone) == len(scales) and len(much) == len(sig_gone):
         return Verdict("holds", f"tanh's gradient fell below {VANISHED:g} by gap T at every "
-                       f"weight scale, and {compare}", numbers)
+                       f"weight scale, and {compare}", numbers,
+                       gist=f"vanished at every weight scale; {fmt(10 ** min(margin.values()))} "
+                            f"to {fmt(10 ** max(margin.values()))}x sigmoid's")
     listed = lambda gs: ", ".join(f"{g:g}" for g in gs)
     kept = [g for g in scales if status[g] is False]
     split = [g for g in scales if status[g] is None]
@@ -102,7 +106,9 @@ def tanh_vanishes_through_time(s: dict[str, Any]) -> Verdict:
                    f"tanh's gradient vanished at weight scales up to {max(gone):g} ({len(gone)} "
                    f"of {len(scales)} scales)" + (f" but not at {listed(kept)}" if kept else "")
                    + (f"; the seeds split at {listed(split)}" if split else "") + f"; {compare}",
-                   numbers, conditions if verdict == "holds with caveats" else {})
+                   numbers, conditions if verdict == "holds with caveats" else {},
+                   gist=f"vanished at {len(gone)} of {len(scales)} weight scales, up to "
+                        f"{max(gone):g}" + (f", not at {listed(kept)}" if kept else ""))
 
 
 def mcnemar_greater(b: int, c: int) -> float:
@@ -156,7 +162,7 @@ def arm_name(init: str, clipped: bool) -> str:
     return f"{init} init, {'clipped' if clipped else 'no clipping'}"
 
 
-@claim(id="relu-rnn-explodes",
+@claim(id="relu-rnn-explodes", title="ReLU RNNs explode far more easily",
        literature="Le, Jaitly and Hinton (2015): ReLU RNNs with identity initialisation (IRNN) "
                   f"learn the adding problem with sequences of up to {max(LE2015_ADDING_STEPS)} "
                   "steps, about as well as LSTMs; Pascanu et al. (2013): clipping the gradient norm tames explosions.",
@@ -195,13 +201,18 @@ def relu_rnn_explodes(s: dict[str, Any]) -> Verdict:
                                   for k in informative if status[k] in ("more", "not more")}
     undecided = [k for k in informative if status[k] == "undecided"]
     shown = "; ".join(map(told, informative))
+    diffs = [100 * stats[k]["diff"] for k in informative]
+    excess = (f"ReLU's diverged share minus tanh's: {fmt(min(diffs), 0)} to {fmt(max(diffs), 0)} "
+              f"points over {len(informative)} arms")
     if not decided or (undecided and len(set(decided.values())) < 2):
         return Verdict("inconclusive", "in " + ", ".join(arm_name(*k) for k in undecided)
                        + " the difference is within the spread over seeds, which decides the "
-                       f"claim; {shown}", numbers)
+                       f"claim; {shown}", numbers,
+                       gist=f"{excess}; undecided in {len(undecided)} (clear from {fmt(100 * CLEAR, 0)})")
     verdict = combine(decided)
     words = {"holds": "ReLU diverged clearly more often in every arm",
              "does not hold": "in no arm did ReLU diverge clearly more often",
              "holds with caveats": "ReLU diverged clearly more often only in some arms"}
     return Verdict(verdict, f"{words[verdict]}; {shown}", numbers,
-                   decided if verdict == "holds with caveats" else {})
+                   decided if verdict == "holds with caveats" else {},
+                   gist=f"{excess} (clear from {fmt(100 * CLEAR, 0)})")

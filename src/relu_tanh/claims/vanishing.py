@@ -41,7 +41,7 @@ def _reach(scale: str) -> str:
             f"that reads as untrained")
 
 
-@claim(id="sigmoid-vanishing",
+@claim(id="sigmoid-vanishing", title="Deep sigmoid nets lose the gradient",
        literature="Glorot and Bengio (2010): deep sigmoid networks with standard initialisation "
                   "train badly.",
        chapter="vanishing", experiments=("vanishing_init", "vanishing_train"),
@@ -84,7 +84,9 @@ def sigmoid_vanishing(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Ve
         return Verdict("inconclusive", f"the gradient vanished in {len(vanished)} of "
                        f"{len(ratios)} deep settings, but the shallowest sigmoid nets of "
                        f"{_label(unattributed)} did not train within the budget either, so the deep "
-                       f"ones' failure to train says nothing about depth", numbers)
+                       f"ones' failure to train says nothing about depth", numbers,
+                       gist=f"vanished in {len(vanished)} of {len(ratios)} deep settings, but "
+                            f"shallow controls did not train either")
     conditions = {_label([k]): _setting(ratios.get(k), errors.get(k))
                   for k in dict.fromkeys([*ratios, *errors])}
     status = combine(conditions)
@@ -95,13 +97,18 @@ def sigmoid_vanishing(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Ve
                        f"initialisation, and no such network trains (lowest training error "
                        f"{fmt(min(errors.values()))}) while the shallowest ones, with the same rates "
                        f"and epochs, do (highest error {fmt(numbers['max_control_error'])})",
-                       numbers)
+                       numbers, gist=f"first/last gradient {fmt(min(ratios.values()))} to "
+                                     f"{fmt(max(ratios.values()))}; deep error at least "
+                                     f"{fmt(min(errors.values()))}, shallow at most "
+                                     f"{fmt(numbers['max_control_error'])}")
     trained_ok = [k for k in errors if k not in untrained]
     return Verdict(status,
                    f"the gradient vanished in {len(vanished)} of {len(ratios)} deep settings, and "
                    f"{len(untrained)} of {len(errors)} deep networks failed to train"
                    + (f"; {_label(trained_ok)} trained anyway" if trained_ok else ""), numbers,
-                   conditions if status == "holds with caveats" else {})
+                   conditions if status == "holds with caveats" else {},
+                   gist=f"vanished in {len(vanished)} of {len(ratios)} deep settings; "
+                        f"{len(untrained)} of {len(errors)} deep nets did not train")
 
 
 def _setting(ratio: float | None, error: float | None) -> Status:
@@ -110,7 +117,7 @@ def _setting(ratio: float | None, error: float | None) -> Status:
     return "holds" if vanished and (error is None or error >= UNTRAINED) else "does not hold"
 
 
-@claim(id="tanh-alleviates",
+@claim(id="tanh-alleviates", title="tanh only alleviates the vanishing",
        literature="Glorot and Bengio (2010): with their normalised initialisation, "
                   "back-propagated gradients of tanh networks keep their scale across layers.",
        chapter="vanishing", experiments=("vanishing_init", "vanishing_train"),
@@ -145,11 +152,15 @@ def tanh_alleviates(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Verd
                "share_untrained": len(untrained) / len(errors)}
     if worse:
         return Verdict("does not hold", f"tanh shrinks the gradient no less than sigmoid in "
-                       f"{_label(worse)}", numbers)
+                       f"{_label(worse)}", numbers,
+                       gist=f"tanh shrinks the gradient no less than sigmoid in {len(worse)} of "
+                            f"{len(tanh_f)} settings")
     if not vanished:
         return Verdict("does not hold", "tanh shrinks the gradient less than sigmoid, and the "
                        "deepest tanh networks kept their gradient under every initialisation "
-                       f"(smallest first/last ratio {fmt(min(ratios.values()))})", numbers)
+                       f"(smallest first/last ratio {fmt(min(ratios.values()))})", numbers,
+                       gist=f"tanh keeps its gradient under every initialisation (smallest "
+                            f"first/last ratio {fmt(min(ratios.values()))})")
     if kept:
         conditions: dict[str, Status] = {
             _label([k]): "holds" if r < VANISHED else "does not hold" for k, r in ratios.items()}
@@ -158,6 +169,8 @@ def tanh_alleviates(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Verd
                        f"with the {', '.join(vanished)} initialisation; with {', '.join(kept)} the "
                        f"deepest tanh nets' first/last gradient ratio is as high as "
                        f"{fmt(max(ratios.values()))}, and {len(errors) - len(untrained)} of "
-                       f"{len(errors)} deepest tanh nets trained", numbers, conditions)
+                       f"{len(errors)} deepest tanh nets trained", numbers, conditions,
+                       gist=f"less shrinkage than sigmoid; vanishes with {', '.join(vanished)} "
+                            f"init only (ratio up to {fmt(max(ratios.values()))} otherwise)")
     return Verdict("holds", "tanh shrinks the gradient less than sigmoid, yet it still vanishes "
                    "under every initialisation", numbers)
