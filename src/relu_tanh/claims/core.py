@@ -22,6 +22,7 @@ STATUSES: tuple[Status, ...] = ("holds", "holds with caveats", "does not hold", 
 DECIDED: tuple[Status, ...] = ("holds", "does not hold")  # what a named condition can be
 
 MATERIAL = 0.10  # a share of units (saturated, dead) at or above this is material
+SIGNIFICANT = 3  # prose shows at most this many significant figures ("31.9", "2,538" whole)
 LINE = 150  # the most characters of a verdict's one-line gist (the verdict table's "why")
 
 
@@ -200,7 +201,9 @@ def stability_text(v: Verdict) -> str:
 
 def fmt(x: float, digits: int = 2, *, nan: str = "not defined", inf: str = "unbounded") -> str:
     """A number for prose: a count as an integer ("260", "5,000"), a measurement fixed-point when
-    moderate and scientific when tiny or huge, and an undefined value as words.
+    moderate (`digits` decimals, at most `SIGNIFICANT` significant figures before the point
+    allows none: "0.73", "31.9", "2,538") and scientific when tiny or huge, and an undefined
+    value as words.
 
     NaN becomes `nan` and an infinity `inf` (with a minus sign for -inf): callers pass what the
     value means there, e.g. ``fmt(epochs, inf="never reached in 10 epochs")``. A float with an
@@ -221,7 +224,8 @@ def fmt(x: float, digits: int = 2, *, nan: str = "not defined", inf: str = "unbo
         return f"{int(x):,}"
     if abs(x) < 10 ** -digits or abs(x) >= 1e4:
         return f"{x:.{digits - 1}e}"
-    return f"{x:.{digits}f}"
+    decimals = min(digits, max(0, SIGNIFICANT - 1 - math.floor(math.log10(abs(x)))))
+    return f"{x:,.{decimals}f}"
 
 
 def cell(x: Any) -> str:
