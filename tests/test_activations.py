@@ -110,3 +110,11 @@ def test_global_activation_registry_rejects_a_duplicate():
     with pytest.raises(ValueError):
         ACTIVATIONS.add("relu", activations.get("tanh"))
     assert activations.get("relu").name == "relu"
+
+
+def test_derivative_grid_has_zero_and_its_ends_exactly():
+    from relu_tanh.experiments import derivatives
+    out = derivatives.run_seed(derivatives.DerivativesConfig(grid_points=2_001, n_samples=100),
+                               seed=0, device="cpu", progress=False)
+    assert out["tanh"]["argmax"] == 0.0 and out["sigmoid"]["argmax"] == 0.0
+    assert out["tanh"]["max"] == 1.0 and out["sigmoid"]["max"] == 0.25

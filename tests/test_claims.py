@@ -119,9 +119,9 @@ def test_unknown_claim_lists_choices():
 
 def test_fmt():
     assert claims.fmt(0.25) == "0.25"
-    assert claims.fmt(2.1e-5) == "2.1e-05"
+    assert claims.fmt(2.1e-5) == "2.1×10⁻⁵"
     assert claims.fmt(0) == "0"  # an underflowed gradient ratio reads as zero, not 0.00
-    assert claims.fmt(123456.0) == "1.2e+05"
+    assert claims.fmt(123456.0) == "1.2×10⁵"
     # at most three significant figures: a rate, a large ratio, a timing
     assert [claims.fmt(x) for x in (31.87, 2537.65, 4.359)] == ["31.9", "2,538", "4.36"]
     assert claims.fmt(0.7291, 3) == "0.729" and claims.fmt(-0.0061, 3) == "-0.006"

@@ -33,7 +33,7 @@ def cells_of(markdown: str) -> list[list[str]]:
 def test_counts_print_as_integers():
     assert fmt(260) == "260" and fmt(260.0) == "260" and fmt(5000) == "5,000"
     assert fmt(2.0) + " of " + fmt(4.0) + " settings" == "2 of 4 settings"
-    assert fmt(2.5) == "2.50" and fmt(0.004) == "4.0e-03" and fmt(0.0) == "0"
+    assert fmt(2.5) == "2.50" and fmt(0.004) == "4.0×10⁻³" and fmt(0.0) == "0"
 
 
 def test_undefined_numbers_print_as_what_they_mean():
@@ -54,7 +54,7 @@ def test_table_escapes_pipes_and_words_undefined_values():
                     [["tanh", 1e-7, math.inf], ["relu", 0.0, 260.0]]).data
     rows = cells_of(md)
     assert rows[0] == ["activation", "max |autograd - analytic|", "epochs"]
-    assert rows[1] == ["tanh", "1.0e-07", "unbounded"] and rows[2] == ["relu", "0", "260"]
+    assert rows[1] == ["tanh", "1.0×10⁻⁷", "unbounded"] and rows[2] == ["relu", "0", "260"]
     with pytest.raises(ValueError, match="3 cells"):
         book.table(["a", "b", "c"], [[1, 2]])
 
@@ -157,6 +157,6 @@ def test_each_table_column_has_one_number_format():
                      [math.nan, 0.0, 1000, 7]]).data
     rows = cells_of(md)[1:]
     assert [r[0] for r in rows] == ["1.00", "1.33", "not defined"]
-    assert [r[1] for r in rows] == ["9.5e-04", "1.7e-01", "0"]
+    assert [r[1] for r in rows] == ["9.5×10⁻⁴", "1.7×10⁻¹", "0"]
     assert [r[2] for r in rows] == ["3", "12", "1,000"]
     assert [r[3] for r in rows] == ["not solved", "2.50", "7.00"]

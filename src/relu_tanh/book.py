@@ -108,15 +108,17 @@ def table(header: list[str], rows: list[list[Any]]) -> Markdown:
 
 def column_format(values: list[Any]) -> Callable[[Any], Any]:
     """One format for the numbers of a table column: counts as integers when every number in
-    it is whole; else two decimals, or two significant digits in scientific notation for all
-    of them when some are tiny (below 0.01) or huge; NaN and inf as words (`claims.fmt`).
+    it is whole; else two decimals, or two significant digits in scientific notation ("4.5×10⁻⁵")
+    for all of them when some are tiny (below 0.01) or huge; NaN and inf as words
+    (`claims.fmt`).
     Text cells pass through."""
     numbers = [float(x) for x in values if is_number(x) and math.isfinite(x)]
     if all(x.is_integer() for x in numbers):
         return lambda x: fmt(int(x)) if is_number(x) and math.isfinite(x) else x
-    scientific = any(0 < abs(x) < 0.01 or abs(x) >= 1e4 for x in numbers)
-    spec = ".1e" if scientific else ".2f"
-    shown = lambda x: "0" if scientific and x == 0 else format(float(x), spec)
+    if any(0 < abs(x) < 0.01 or abs(x) >= 1e4 for x in numbers):
+        shown = lambda x: "0" if x == 0 else claims.core.sci(float(x))
+    else:
+        shown = lambda x: format(float(x), ".2f")
     return lambda x: shown(x) if is_number(x) and math.isfinite(x) else x
 
 

@@ -223,9 +223,19 @@ def fmt(x: float, digits: int = 2, *, nan: str = "not defined", inf: str = "unbo
     if x.is_integer() and abs(x) < 1e4:
         return f"{int(x):,}"
     if abs(x) < 10 ** -digits or abs(x) >= 1e4:
-        return f"{x:.{digits - 1}e}"
+        return sci(x, digits)
     decimals = min(digits, max(0, SIGNIFICANT - 1 - math.floor(math.log10(abs(x)))))
     return f"{x:,.{decimals}f}"
+
+
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def sci(x: float, digits: int = 2) -> str:
+    """`x` in scientific notation as printed in a textbook, "4.5×10⁻⁵": one token that a browser
+    never wraps (it may break "4.5e-05" after the hyphen)."""
+    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+    return f"{mantissa}×10{str(int(exponent)).translate(SUPERSCRIPT)}"
 
 
 def cell(x: Any) -> str:
