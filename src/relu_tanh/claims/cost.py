@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..experiments.cost import HARNESS_TARGET, harness_check
+from ..experiments.cost import EXPENSIVE, HARNESS_TARGET, allocation_effect, harness_check
 import numpy as np
 
 from .. import experiments
@@ -14,7 +14,6 @@ from .core import Regions, Status, Verdict, claim, combine, fmt
 
 MUCH_CHEAPER = 2.0  # "much less computational": tanh and sigmoid take at least twice ReLU's time
 STEP_MUCH = 1.25  # a training step at least a quarter longer than with ReLU: "much" cheaper
-EXPENSIVE = ("tanh", "sigmoid")  # the activations the article says cost more
 DTYPE_BYTES = {"bfloat16": 2, "float32": 4}
 
 
@@ -181,3 +180,24 @@ def stored_gpu_text(micro: Any | None, step: Any | None) -> str:
         v = relu_cheap_per_step(step.summary)
         out.append(f"The per-step rule gives “{v.status}” on the stored GPU run: {v.reason}.")
     return " ".join(out)
+
+
+def allocation_text(micro: dict[str, Any]) -> str:
+    """Why an allocating ratio on the largest tensors can mislead, from the activation and dtype
+    whose ratio to ReLU moves most when the output is preallocated (`allocation_effect`)."""
+    e = allocation_effect(micro)
+    if e is None:
+        return ("This run has no preallocated timings, so allocation and kernel cannot be told "
+                "apart on the largest tensors.")
+    return (f"The allocating tables can mislead on these tensors. In {e['dtype']}, forward "
+            f"{e['activation']} takes {fmt(e['fresh_ratio'])} times ReLU's time when each "
+            f"allocates its output, but {fmt(e['into_ratio'])} times when both write into a "
+            f"preallocated one: allocating added {fmt(1e3 * e['extra_relu'], 0)} ms to ReLU's call "
+            f"and {fmt(1e3 * e['extra'], 0)} ms to {e['activation']}'s, though both write the same "
+            f"number of fresh bytes (the kernels themselves differ by "
+            f"{fmt(1e3 * e['kernel_gap'], 0)} ms). "
+            f"That extra time belongs to the allocator and the operating system, which map and "
+            f"zero each fresh page at its first write, and it varies between calls and with "
+            f"whatever else uses the memory. Forward plus backward allocates two such tensors (the "
+            f"output and the gradient) and is not timed preallocated here, so its ratios on these "
+            f"tensors carry the same noise; the verdict reads the preallocated forward timings.")

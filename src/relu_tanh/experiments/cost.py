@@ -30,6 +30,7 @@ from ..nets.activations import ACTIVATIONS
 from . import Experiment, register
 
 BASELINE = "relu"  # per-element and per-step times are quoted relative to ReLU's
+EXPENSIVE = ("tanh", "sigmoid")  # the activations the article says cost more
 IDENTITY = "identity"  # the step with the activation removed: not an activation, a baseline
 N_CLASSES = 10
 
@@ -145,6 +146,28 @@ def harness_check(summary: dict[str, Any]) -> dict[str, dict[str, float]]:
         if dtype in into:
             out[dtype]["into_of_prealloc"] = into[dtype]["fraction_of_copy"]
     return out
+
+
+def allocation_effect(summary: dict[str, Any]) -> dict[str, Any] | None:
+    """On the largest tensors, forward, the expensive activation and dtype whose time over
+    ReLU's moves most between allocating a fresh output and writing into a preallocated one:
+    both ratios, the seconds allocating added to it and to ReLU, and the gap between the two
+    kernels themselves. None without preallocated timings."""
+    n, found = summary["largest"], []
+    for dtype in dict.fromkeys(r["dtype"] for r in summary.get("into", [])):
+        into = {r["activation"]: r for r in summary["into"] if r["dtype"] == dtype}
+        fresh = {r["activation"]: r for r in summary["rows"] if (r["numel"], r["dtype"], r["mode"],
+                 r["compiled"]) == (n, dtype, "forward", False)}
+        base = BASELINE
+        for act in EXPENSIVE:
+            if act in into and act in fresh and base in into and base in fresh:
+                found.append({"activation": act, "dtype": dtype,
+                              "fresh_ratio": fresh[act]["median_s"] / fresh[base]["median_s"],
+                              "into_ratio": into[act]["median_s"] / into[base]["median_s"],
+                              "extra": fresh[act]["median_s"] - into[act]["median_s"],
+                              "extra_relu": fresh[base]["median_s"] - into[base]["median_s"],
+                              "kernel_gap": into[act]["median_s"] - into[base]["median_s"]})
+    return max(found, key=lambda f: abs(math.log(f["fresh_ratio"] / f["into_ratio"])), default=None)
 
 
 HARNESS_TARGET = 0.8  # on a GPU, eager ReLU on the largest tensor should reach this share of the
