@@ -42,9 +42,10 @@ def training_curves(summary: dict[str, Any], threshold: float) -> plt.Figure:
     learning rate: every seed faint, the median over seeds bold (until it crosses the
     threshold), ReLU solid and tanh dashed as in Krizhevsky et al.'s Figure 1, the rates in
     the panel's title (* not tuned). A run that never reached the threshold ends in a
-    triangle, a diverged one in a cross."""
+    triangle, a diverged one in a cross. The panels share the epoch axis, so that pipelines
+    compare at a glance (runs stop at the threshold, so curves end where they reach it)."""
     variants = summary["variants"]
-    fig, axes = subplots(len(variants), sharey=True, width=3.4, height=2.8)
+    fig, axes = subplots(len(variants), sharex=True, sharey=True, width=3.4, height=2.8)
     for ax, variant in zip(axes, variants):
         rates = []
         for act in ("relu", "tanh"):
