@@ -1,10 +1,13 @@
-"""A Sphinx extension for the book's HTML pages: launch buttons, no JavaScript errors from the theme.
+"""A Sphinx extension for the book's HTML pages: launch buttons, search summaries, no JavaScript
+errors from the theme.
 
 - Launch buttons (Binder, Colab) open a page from the repository named by $RELU_TANH_REPOSITORY
   (its branch: $RELU_TANH_BRANCH, default main); unset, pages have no launch buttons and no
   repository link. Binder opens the page's MyST source on that branch (through jupytext); Colab
   opens the executed notebook the build writes to _sources/, from the branch the built site is
   published on (gh-pages), and in that copy the hidden install cell names the repository.
+- Search summaries are the text of each result's page, fetched as HTML before MathJax typesets
+  it: its math (raw TeX) is left out, as Sphinx leaves out scripts and styles.
 - Under Jupyter Book 1.0.4 with Sphinx 7.4, sphinx-thebe and sphinx-togglebutton register their
   inline configuration scripts twice, and the second `const THEBE_JS_URL = ...` is an error
   ("Identifier has already been declared") on every page: exact repeats are dropped.
@@ -77,6 +80,22 @@ def launch_published_notebook(app: Any, pagename: str, templatename: str, contex
     publish_notebook(Path(app.outdir, "_sources", notebook), options["repository_url"], options["repository_branch"])
 
 
+# Runs before searchtools.js's Search.init: both wait for DOMContentLoaded, this one registered first.
+SEARCH_SUMMARY = """document.addEventListener("DOMContentLoaded", () => {
+  const htmlToText = Search.htmlToText;
+  Search.htmlToText = (html, anchor) => {
+    const page = new DOMParser().parseFromString(html, "text/html");
+    page.querySelectorAll(".math").forEach((el) => el.remove());
+    return htmlToText(page.documentElement.outerHTML, anchor);
+  };
+});"""
+
+
+def add_search_summary(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    if pagename == "search":
+        app.add_js_file(None, body=SEARCH_SUMMARY)
+
+
 def _key(js: Any) -> tuple:
     """An inline script's filename is None or '' depending on who added it: both mean none."""
     return (getattr(js, "filename", str(js)) or None, tuple(sorted(getattr(js, "attributes", {}).items())))
@@ -100,6 +119,7 @@ def setup(app: Any) -> dict[str, Any]:
     app.add_js_file(None, body=DEFAULT_MODE, priority=100)
     app.connect("config-inited", set_launch_buttons)
     app.connect("html-page-context", launch_published_notebook, priority=600)  # after the theme's (501)
+    app.connect("html-page-context", add_search_summary)
     app.connect("html-page-context", drop_repeated_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
