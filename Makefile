@@ -37,9 +37,11 @@ $(MATHJAX): $(MATHJAX_TGZ)
 
 mathjax: $(MATHJAX)
 
-# The execution cache (jupyter-cache) first forgets the pages whose experiments (version, config),
-# stored runs, scale or library code changed (relu_tanh.book_cache); an unchanged rebuild executes nothing.
+# A malformed RELU_TANH_REPOSITORY (README, publishing) stops it before any work. The execution
+# cache (jupyter-cache) first forgets the pages whose experiments (version, config), stored runs,
+# scale or library code changed (relu_tanh.book_cache); an unchanged rebuild executes nothing.
 book: $(STAMP) $(MATHJAX)
+	$(BIN)/python _ext/book_html.py
 	$(BIN)/python -m relu_tanh.book_cache _build
 	$(BIN)/python -m relu_tanh warm --jobs $(JOBS)
 	$(BIN)/jupyter-book build . -W -n --keep-going

@@ -20,6 +20,7 @@ from relu_tanh.experiments import Experiment
 from relu_tanh.store.scales import SCALES
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "_ext"))  # the book's Sphinx extension, imported as Sphinx does: book_html
 
 
 def pytest_addoption(parser):
@@ -66,13 +67,16 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
+SMOKE_REPOSITORY = "https://github.com/relu-tanh-test/relu-tanh"  # the smoke build is built as if published
+
+
 @pytest.fixture(scope="session")
 def smoke_env(tmp_path_factory) -> dict[str, str]:
     """Smoke scale, with one run cache for the whole session: the book build and the nbval tests
     reuse each other's runs (the cache checks config and code, so nothing stale is reused)."""
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "RELU_TANH_BRANCH")}
     env.update(RELU_TANH_SCALE="smoke", RELU_TANH_CACHE=str(tmp_path_factory.mktemp("runs")),
-               RELU_TANH_RESULTS=str(ROOT / "results"))
+               RELU_TANH_RESULTS=str(ROOT / "results"), RELU_TANH_REPOSITORY=SMOKE_REPOSITORY)
     return env
 
 

@@ -14,11 +14,31 @@ HIDDEN = {"remove-input", "remove-cell"}
 
 INSTALL_CELL = '''\
 # Opened outside the book's environment (Binder, Colab, a fresh kernel)? Install the library:
-# from the checkout this page sits in, else from the repository (set its URL in _config.yml).
-import importlib.util, pathlib
+# from the checkout this page sits in, else from the repository ($RELU_TANH_REPOSITORY; the
+# published notebook has its URL written in).
+import importlib.util, os, pathlib
 if importlib.util.find_spec("relu_tanh") is None:
-    _source = ".." if pathlib.Path("../pyproject.toml").exists() else "git+https://github.com/PLACEHOLDER-set-repository-url/relu-tanh"
+    _source = ".." if pathlib.Path("../pyproject.toml").exists() else "git+" + os.environ["RELU_TANH_REPOSITORY"]
     %pip install --quiet $_source'''
+
+
+def run_install_cell(source: str) -> tuple[list, dict]:
+    """Run an install cell as IPython would, in the current folder, with %pip recorded and not
+    run: the (magic, line) calls, unexpanded, and the cell's namespace."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    calls = []
+
+    class Shell:
+        def run_line_magic(self, name, line, _stack_depth=None):
+            calls.append((name, line))
+
+        def var_expand(self, line, depth=0):
+            return line
+
+    namespace = {"get_ipython": Shell}
+    exec(TransformerManager().transform_cell(source), namespace)  # noqa: S102 - the cell's own code
+    return calls, namespace
 
 
 def code_cells(page: Path) -> list:

@@ -1,13 +1,19 @@
 """The rendered book in a real browser: headless Chromium loads every page of the smoke-scale
 build from 127.0.0.1 and fails on anything a reader would see broken (see tests/browser.py).
-The same checks are shown to catch each defect on a tiny broken site (tests/fixtures)."""
+The same checks are shown to catch each defect on a tiny broken site (tests/fixtures), and to
+find no TeX in a search summary made as the book's search page makes it."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+from pathlib import Path
 
 import pytest
+import sphinx
 
+import book_html
 from browser import Browser, Site, broken_redirects, chromium_binary, html_pages, problems
 from fixtures import broken_site
 
@@ -48,6 +54,33 @@ def test_each_defect_is_caught(page: str, broken: Site, browser: Browser) -> Non
     assert expected in found, f"{page}: expected {expected!r}, found {sorted(found)}"
     if page != "external_request":  # a refused request also logs a console error
         assert found == {expected} or page == "missing_image", found
+
+
+# A result's page as the search fetches it: its math is still TeX, MathJax has not run.
+RESULT = ('<div role="main"><p>The slope <span class="math notranslate nohighlight">\\(\\tanh\'(0) = 1\\)</span> '
+          'of tanh.</p><div class="math notranslate nohighlight">\\[x^2\\]</div></div>')
+SEARCH_PAGE = """<!doctype html><html><head><meta charset="utf-8"><script>{patch}</script>
+<script>const DOCUMENTATION_OPTIONS = {{}};</script>
+<script src="doctools.js"></script><script src="searchtools.js"></script>
+<script>document.addEventListener("DOMContentLoaded", () =>
+  document.body.append(Search.makeSearchSummary({result}, ["tanh"], "")));</script></head><body></body></html>"""
+
+
+def test_search_summaries_leave_out_math(browser: Browser, tmp_path: Path) -> None:
+    """Sphinx's searchtools.js, patched as the book's search page is (_ext/book_html.py), summarises
+    a result without its TeX: the summary is the page's words only."""
+    for script in ("doctools.js", "searchtools.js"):
+        shutil.copy(Path(sphinx.__file__).parent / "themes" / "basic" / "static" / script, tmp_path)
+    (tmp_path / "index.html").write_text(SEARCH_PAGE.format(patch=book_html.SEARCH_SUMMARY, result=json.dumps(RESULT)))
+    with Site(tmp_path) as site:
+        found = browser.visit(site.url + "index.html")
+        assert problems(site, site.url + "index.html", found) == []
+    assert [t.strip() for t in found["text"]] == ["The slope  of tanh."]
+
+
+@pytest.mark.slow
+def test_the_smoke_books_search_page_is_patched(smoke_book) -> None:
+    assert book_html.SEARCH_SUMMARY in (smoke_book.html / "search.html").read_text()
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ import matplotlib
 import pytest
 from markdown_it import MarkdownIt
 
-from pages import HIDDEN, INSTALL_CELL, PAGES, code_cells, is_plumbing, tags
+from pages import HIDDEN, INSTALL_CELL, PAGES, code_cells, is_plumbing, run_install_cell, tags
 from relu_tanh import book, claims
 from relu_tanh.figures import style
 from relu_tanh.store import results
@@ -129,26 +129,14 @@ def test_the_intro_opens_with_the_verdicts_not_plumbing():
 
 
 def test_install_cell_installs_from_the_checkout_when_the_library_is_missing(monkeypatch, tmp_path):
-    """Run the cell as IPython would, with relu_tanh missing and pip stubbed."""
-    from IPython.core.inputtransformer2 import TransformerManager
     import importlib.util
-
-    code = TransformerManager().transform_cell(INSTALL_CELL)
-    calls = []
-
-    class Shell:
-        def run_line_magic(self, name, line, _stack_depth=None):
-            calls.append((name, line))
-
-        def var_expand(self, line, depth=0):
-            return line
 
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "book").mkdir()
     monkeypatch.chdir(tmp_path / "book")
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    exec(code, {"get_ipython": Shell})  # noqa: S102 - the cell's own code
-    assert calls and calls[0][0] == "pip" and "install" in calls[0][1]
+    calls, namespace = run_install_cell(INSTALL_CELL)
+    assert calls == [("pip", "install --quiet $_source")] and namespace["_source"] == ".."
 
 
 def test_each_table_column_has_one_number_format():
