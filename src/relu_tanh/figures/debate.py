@@ -62,7 +62,8 @@ def debate_curves(summary: dict[str, Any], task: str, variant: str, optimizer: s
             n = min(len(c) for c in curves)
             ax.plot(curves[0][:n, 0], np.median([c[:n, 1] for c in curves], axis=0), color=palette(i),
                     lw=1.8, label=f"{labels[kind]} ({len(rows[kind]['curves'])} seeds)")
-        ax.axhline(target, color="grey", ls=":", lw=1, label="solved below")
+        ax.axhline(target, color="grey", ls=":", lw=1,  # in the legend once, after the models
+                   label="solved below" if family == families[-1] else None)
         ax.set(yscale="log", title=family)
     for k, ax in enumerate(axes):
         ax.set_visible(k < len(families))
