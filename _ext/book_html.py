@@ -6,6 +6,7 @@ errors from the theme.
   repository link. Binder opens the page's MyST source on that branch (through jupytext); Colab
   opens the executed notebook the build writes to _sources/, from the branch the built site is
   published on (gh-pages), and in that copy the hidden install cell names the repository.
+- Glued values read in the weight of the prose around them (static/book.css).
 - Search summaries are the text of each result's page, fetched as HTML before MathJax typesets
   it: its math (raw TeX) is left out, as Sphinx leaves out scripts and styles.
 - Under Jupyter Book 1.0.4 with Sphinx 7.4, sphinx-thebe and sphinx-togglebutton register their
@@ -115,8 +116,15 @@ def drop_repeated_scripts(app: Any, pagename: str, templatename: str, context: d
 DEFAULT_MODE = 'document.documentElement.dataset.mode ||= "auto";'
 
 
+def add_static(app: Any, config: Any) -> None:
+    """The book's own style sheet (static/book.css): glued values in the prose's weight."""
+    config.html_static_path.append(str(Path(__file__).parent / "static"))
+    app.add_css_file("book.css")
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.add_js_file(None, body=DEFAULT_MODE, priority=100)
+    app.connect("config-inited", add_static)
     app.connect("config-inited", set_launch_buttons)
     app.connect("html-page-context", launch_published_notebook, priority=600)  # after the theme's (501)
     app.connect("html-page-context", add_search_summary)

@@ -55,6 +55,9 @@ COLLECT = r"""
     wide: [...document.querySelectorAll("article table")].filter(t =>
       t.scrollWidth > (t.closest(".pst-scrollable-table-container") || t.parentElement).clientWidth + 1
     ).map(t => [...t.querySelectorAll("th")].map(h => h.innerText.trim()).join(" | ")),
+    bold: [...document.querySelectorAll("span.pasted-text")].filter(e =>
+      parseInt(getComputedStyle(e).fontWeight) > parseInt(getComputedStyle(e.parentElement).fontWeight)
+    ).map(e => e.textContent),
     height: Math.ceil(document.documentElement.scrollHeight),
   });
 })()
@@ -69,7 +72,7 @@ class Problem:
 
 KINDS = ("missing image", "broken link", "broken anchor", "console error", "external request",
          "http error", "raw tex", "table pipes", "undefined number", "glue placeholder", "object repr",
-         "wide table")
+         "wide table", "bold glue")
 
 
 class Site:
@@ -273,6 +276,7 @@ def problems(site: Site, url: str, found: dict[str, Any]) -> list[Problem]:
     out += [Problem("glue placeholder", p) for p in found["problematic"]]
     out += [Problem("object repr", o.strip()[:200]) for o in found.get("outputs", []) if OBJECT_REPR.search(o)]
     out += [Problem("wide table", header[:200]) for header in found.get("wide", [])]
+    out += [Problem("bold glue", text[:200]) for text in found.get("bold", [])]  # a computed value set apart
     return out
 
 
