@@ -107,14 +107,17 @@ def test_the_plan_starts_with_every_arms_race_and_nothing_else():
     assert all(t.until == PLAN.race_epochs and t.run.seed == 1000 for t in plan.targets)
 
 
-def test_an_interior_winner_gets_paired_evaluation_seeds_and_the_check():
+def test_an_interior_winner_gets_paired_evaluation_seeds_and_a_checked_arm_its_check_first():
     plan = units.derive(PLAN, 5, settled_races(PLAN))
-    assert all(a.settled for a in plan.arms)
     evals = [t.run for t in plan.targets if t.stage == "eval"]
-    for v, a in units.arms(PLAN):
-        middle = PLAN.lrs(v, a)[1]
-        assert sorted(r.seed for r in evals if (r.variant, r.activation) == (v, a)) == list(range(5))
-        assert {r.lr for r in evals if (r.variant, r.activation) == (v, a)} == {middle}
+    for a in plan.arms:
+        mine = [r for r in evals if (r.variant, r.activation) == (a.variant, a.activation)]
+        if (a.variant, a.activation) == ("modern", "relu"):  # checked: waits for its check
+            assert not a.settled and a.rate is None and not mine
+            continue
+        middle = PLAN.lrs(a.variant, a.activation)[1]
+        assert a.settled and a.rate == middle
+        assert sorted(r.seed for r in mine) == list(range(5)) and {r.lr for r in mine} == {middle}
     check = [t for t in plan.targets if t.stage == "check"]
     assert sorted(t.run.lr for t in check) == list(PLAN.lrs("modern", "relu"))
     assert all(t.until == PLAN.epochs and t.run.seed == 1000 for t in check)
@@ -141,7 +144,7 @@ def test_an_edge_winner_extends_the_grid_until_it_is_interior():
 
 
 def test_a_diverged_rate_loses_and_a_race_that_keeps_hitting_the_edge_gives_up():
-    config = dataclasses.replace(PLAN, max_extensions=2)
+    config = dataclasses.replace(PLAN, max_extensions=2, check_arms=())
     stored = settled_races(config)
     lr = config.lrs("modern", "tanh")[0]
     stored.update(races(config, {("modern", "tanh", lr): 0.1}))  # the smallest wins, every time
@@ -165,7 +168,8 @@ def test_every_run_is_planned_once_and_its_spans_tile_its_epochs():
     runs = [t.run for t in plan.targets]
     assert len(runs) == len(set(runs))  # a check continues its race run rather than repeating it
     n_race = sum(len(PLAN.lrs(v, a)) for v, a in units.arms(PLAN))
-    assert len(runs) == n_race + 4 * 5  # the races (the check among them) and 4 arms x 5 seeds
+    # the races (the check among them) and 3 arms x 5 seeds: the checked arm's wait for its check
+    assert len(runs) == n_race + 3 * 5
     by_run: dict = {}
     for s in plan.spans(PLAN):
         by_run.setdefault(s.target.run, []).append((s.start, s.end))
@@ -231,7 +235,7 @@ def test_progress_counts_races_finished_evaluations_and_cpu_hours():
 
 
 def test_the_ladder_trains_each_evaluation_seed_on_fewer_images_at_the_races_rate():
-    config = dataclasses.replace(PLAN, ladder=((256, 60), (512, 30)))
+    config = dataclasses.replace(PLAN, ladder=((256, 60), (512, 30)), check_arms=())
     plan = units.derive(config, 5, settled_races(config))
     ladder = [t for t in plan.targets if t.stage == "ladder"]
     assert len(ladder) == 2 * 4 * 5  # sizes x arms x seeds
@@ -267,12 +271,12 @@ def test_finished_ladder_runs_join_their_seed_in_the_record(tmp_path):
         assert got["lr"] == a.winner and got["interior"] and got["total"] == 2
 
 
-def test_checks_train_after_the_evaluation_and_the_ladder_last():
+def test_checks_train_before_the_evaluation_and_the_ladder_last():
     config = dataclasses.replace(PLAN, check_arms=(("modern", "relu"), ("2012", "tanh")),
                                  ladder=((256, 60),))
     plan = units.derive(config, 5, settled_races(config))
     stages = [s.target.stage for s in plan.spans(config)]
-    assert stages == sorted(stages, key=units.STAGES.index)  # eval, then check, then ladder
+    assert stages == sorted(stages, key=units.STAGES.index)  # check, then eval, then ladder
     checked = {(t.run.variant, t.run.activation) for t in plan.targets if t.stage == "check"}
     assert checked == {("modern", "relu"), ("2012", "tanh")}
     assert set(units.check_table(config, plan)) == {"modern relu", "2012 tanh"}
@@ -314,12 +318,68 @@ def test_a_run_whose_checkpoint_was_pruned_trains_again_from_its_start(tmp_path)
         units.train_span(SMOKE, units.Span(units.Target("check", run, SMOKE.epochs), 0, 1), tmp_path)
 
 
-@pytest.mark.parametrize("check, says", [({"0.01": None, "0.03": math.inf}, "still running"),
-                                         ({"0.01": 30.0, "0.03": math.inf}, "must be rerun"),
-                                         ({"0.01": math.inf, "0.03": 20.0}, "confirms")])
-def test_the_page_says_whether_the_check_confirms_the_raced_rate(monkeypatch, check, says):
+@pytest.mark.parametrize("check, rate, says", [
+    ({"0.01": None, "0.03": math.inf}, None, "still running"),
+    ({"0.01": 30.0, "0.03": math.inf}, 0.01, "moves it from the race's 0.03 to 0.01"),
+    ({"0.01": math.inf, "0.03": 20.0}, 0.03, "keeps the race's rate"),
+    ({"0.01": 30.0, "0.03": math.inf}, None, "ends at an edge")])
+def test_the_page_says_what_the_check_did_to_the_raced_rate(monkeypatch, check, rate, says):
     from relu_tanh import book
-    arm = {"variant": "2012", "activation": "tanh", "winner": 0.03, "check": check}
+    arm = {"variant": "2012", "activation": "tanh", "winner": 0.03, "rate": rate, "check": check}
     monkeypatch.setattr(units, "load_plan", lambda *a: None)
     monkeypatch.setattr(units, "progress", lambda *a: {"arms": [arm]})
     assert says in book.figure1_checks()
+
+
+def checked(config, stored, variant, act, epochs: dict[float, float]) -> None:
+    """Continue each rate's race run (or start one) to a finished full run that first gets below
+    the threshold after the given epochs (inf: never, within the cap)."""
+    for lr, e in epochs.items():
+        for s in config.tuning_seeds:
+            run = units.Run(variant, act, lr, s)
+            raced = stored[run.key]["history"]["epoch_train_error"] if run.key in stored else [0.9] * 3
+            n = config.epochs if math.isinf(e) else int(e)
+            tail = [0.9] * (n - len(raced) - 1) + [0.9 if math.isinf(e) else config.threshold / 2]
+            stored[run.key] = record(run, raced + tail, finished=True)
+
+
+def test_the_check_decides_the_rate_and_grows_until_it_is_interior():
+    """2012 tanh: the race picks its middle rate, but on the full runs the smaller neighbour
+    reaches the threshold and the winner never does; the check adds the rate below, which never
+    reaches it either, and the arm evaluates at the smaller neighbour."""
+    config = dataclasses.replace(PLAN, check_arms=(("2012", "tanh"),))
+    stored = settled_races(config)
+    lo, mid, hi = config.lrs("2012", "tanh")
+    plan = units.derive(config, 5, stored)
+    arm = next(a for a in plan.arms if (a.variant, a.activation) == ("2012", "tanh"))
+    assert not arm.settled and arm.check == {lo: None, mid: None, hi: None}
+    assert not [t for t in plan.targets if t.stage == "eval" and t.run.activation == "tanh"
+                and t.run.variant == "2012"]  # the evaluation waits for the check
+    checked(config, stored, "2012", "tanh", {lo: 30, mid: math.inf, hi: math.inf})
+    arm = next(a for a in units.derive(config, 5, stored).arms if a.activation == "tanh" and a.variant == "2012")
+    below = float(f"{lo / config.lr_step:.3g}")
+    assert list(arm.check) == [below, lo, mid, hi] and arm.check[below] is None and arm.rate is None
+    checked(config, stored, "2012", "tanh", {below: math.inf})
+    plan = units.derive(config, 5, stored)
+    arm = next(a for a in plan.arms if a.activation == "tanh" and a.variant == "2012")
+    assert arm.settled and arm.rate == lo and arm.winner == mid
+    evals = {t.run.lr for t in plan.targets if t.stage in ("eval", "ladder")
+             and (t.run.variant, t.run.activation) == ("2012", "tanh")}
+    assert evals == {lo}
+    assert units.check_table(config, plan)["2012 tanh"][f"{lo:.3g}"] == pytest.approx(30, abs=1)
+
+
+def test_a_check_that_reaches_nothing_keeps_the_races_rate():
+    config = dataclasses.replace(PLAN, check_arms=(("modern", "relu"),))
+    stored = settled_races(config)
+    checked(config, stored, "modern", "relu", dict.fromkeys(config.lrs("modern", "relu"), math.inf))
+    arm = next(a for a in units.derive(config, 5, stored).arms if (a.variant, a.activation) == ("modern", "relu"))
+    assert arm.settled and arm.rate == arm.winner == config.lrs("modern", "relu")[1]
+
+
+def test_a_record_of_seeds_at_a_rate_the_check_moved_is_removed(tmp_path):
+    path = units.results.record_path(tmp_path, "krizhevsky", "paper")
+    path.parent.mkdir(parents=True)
+    path.write_text("{}")
+    plan = units.derive(PLAN, 5, settled_races(PLAN))  # no evaluation run has finished
+    assert units.assemble(PLAN, plan, tmp_path) == 0 and not path.exists()

@@ -161,38 +161,48 @@ def stored_runs() -> Markdown:
 
 def figure1_progress() -> Markdown:
     """The CPU units of Figure 1 at paper scale (`experiments.krizhevsky_units`) as they stand
-    in `results/`: per arm its learning-rate race, the rate it chose and the evaluation and
-    ladder runs finished, with the CPU-hours spent."""
+    in `results/`: per arm its learning-rate race, its check, the rate it trains at and the
+    evaluation and ladder runs finished, with the CPU-hours spent."""
     p = _figure1_progress()
     rows = [[a["variant"], a["activation"],
              ", ".join(f"{lr:.3g}: {fmt(e, 3)}" for lr, e in sorted(a["race"].items())) or "not started",
-             "still racing" if a["racing"] else "at an edge" if a["winner"] is None
-             else f"{a['winner']:.3g}", _check_text(a["check"]), f"{a['eval_done']} of {a['eval_total']}",
+             _check_text(a["check"]), _rate_text(a), f"{a['eval_done']} of {a['eval_total']}",
              f"{a['ladder_done']} of {a['ladder_total']}"]
             for a in p["arms"]]
     head = (f"{fmt(p['spans'])} spans of training stored so far, {fmt(p['cpu_hours'], 1)} "
             "CPU-hours.\n\n")
-    return Markdown(head + table(["pipeline", "activation", "race (rate: running error)", "chosen rate",
-                                  "check (rate: epochs to 25%)", "evaluation runs done",
+    return Markdown(head + table(["pipeline", "activation", "race (rate: running error)",
+                                  "check (rate: epochs to 25%)", "rate", "evaluation runs done",
                                   "ladder runs done"], rows).data)
 
 
+def _rate_text(a: dict[str, Any]) -> str:
+    if a["racing"]:
+        return "still racing"
+    if a["check"] and None in a["check"].values():
+        return "checking"
+    return "at an edge" if a["rate"] is None else f"{a['rate']:.3g}"
+
+
 def figure1_checks() -> str:
-    """The checks of the raced rates in words: still running, or whether the race's rate is
-    the one that got to the threshold first on the tuning seed."""
-    p = _figure1_progress()
+    """The checks of the raced rates in words: still running, or whether the check kept the
+    race's rate or moved the arm to the rate that got to the threshold first."""
     parts = []
-    for a in (a for a in p["arms"] if a["check"] is not None):
-        arm, chosen = f"{a['variant']} {a['activation']}", f"{a['winner']:.3g}"
+    for a in (a for a in _figure1_progress()["arms"] if a["check"]):
+        arm, winner = f"{a['variant']} {a['activation']}", f"{a['winner']:.3g}"
         if None in a["check"].values():
-            parts.append(f"the check of the {arm} arm is still running, so its verdict rests on "
-                         f"the race's choice of {chosen} for now")
-            continue
-        best = min(a["check"], key=lambda lr: a["check"][lr])
-        same = a["check"][best] == a["check"].get(chosen)
-        parts.append(f"the check of the {arm} arm ({_check_text(a['check'])}) "
-                     + ("confirms the race's choice" if same else
-                        f"finds {best} faster than the race's choice of {chosen}: that arm must be rerun"))
+            parts.append(f"the check of the {arm} arm is still running, and its evaluation waits "
+                         f"for it (the race chose {winner})")
+        elif a["rate"] is None:
+            parts.append(f"the check of the {arm} arm ({_check_text(a['check'])}) ends at an edge "
+                         f"of its rates, so the arm has no evaluation")
+        elif f"{a['rate']:.3g}" == winner:
+            parts.append(f"the check of the {arm} arm ({_check_text(a['check'])}) keeps the race's "
+                         f"rate, {winner}")
+        else:
+            parts.append(f"the check of the {arm} arm ({_check_text(a['check'])}) moves it from the "
+                         f"race's {winner} to {a['rate']:.3g}, which reached 25% in fewer epochs; "
+                         f"its evaluation runs at {a['rate']:.3g}")
     return "; ".join(parts) or "no arm is checked"
 
 

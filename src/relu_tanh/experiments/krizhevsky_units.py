@@ -9,10 +9,15 @@ to `epochs` epochs, stopped once its running training error is below min(thresho
    next rate beyond it (times or over `lr_step`) and the race goes on, until the winner is
    interior (at most `max_extensions` times; else the arm is unsettled and gets no evaluation).
 2. Check, on each of `check_arms`: the winner and its two neighbours continue to the full
-   run on the tuning seeds, so the race's choice can be compared with epochs to the threshold
-   (trained after the evaluation: `STAGES` is the order spans are trained in).
-3. Evaluation: every seed 0..n-1 trains each settled arm at its winner to the full run; a seed
-   gives both activations the same initial weights and data order (paired).
+   run on the tuning seeds, and the arm's rate is the one that reaches the threshold in the
+   fewest epochs (median over tuning seeds; ties: the race's winner, then the smaller rate;
+   no rate reached it: the race's winner). Krizhevsky et al. chose each network's rate to make
+   training as fast as possible, and epochs to the threshold is that criterion; the race is the
+   cheap proxy that narrows the grid. A rate at an edge of the checked ones adds the next rate
+   beyond it, as the race does, until it is interior (at most `max_extensions` times).
+3. Evaluation: every seed 0..n-1 trains each settled arm at its rate (the check's, else the
+   race's winner) to the full run; a seed gives both activations the same initial weights and
+   data order (paired). It waits for its arm's check (`STAGES` is the order spans train in).
 4. Ladder (`ladder`): the same evaluation seeds and rates on the first n training images, for
    each smaller n of the config, each with its own epoch cap; the rates are not raced again.
 The plan is derived from the stored runs each time (`derive`): nothing about the outcome of a
@@ -34,7 +39,7 @@ import math
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -49,7 +54,7 @@ from . import record_header
 from .krizhevsky import PIPELINES, VERSION, Figure1Config, pipeline_config, pipeline_input, raw_pixels
 
 NAME = "krizhevsky"
-STAGES = ("race", "eval", "check", "ladder")  # the order spans are trained in
+STAGES = ("race", "check", "eval", "ladder")  # the order spans are trained in
 DEFAULT_EPOCH_S = 40.0  # seconds per 50,000-image epoch at 2 threads before any run is measured
 
 
@@ -100,8 +105,10 @@ class Arm:
     grid: list[float]  # every rate raced or racing, smallest first
     errors: dict[float, float]  # rate -> mean running error at the race's end (inf: diverged)
     winner: float | None  # None while a rate of the grid has not finished its race
-    settled: bool  # the winner is interior
+    settled: bool  # the arm's rate is decided and interior: its evaluation may start
     extensions: int
+    rate: float | None = None  # the evaluation's rate: the check's if the arm has one, else the winner
+    check: dict[float, float | None] = field(default_factory=dict)  # rate -> epochs to the threshold
 
 
 @dataclass
@@ -169,10 +176,46 @@ def race(config: Figure1Config, variant: str, activation: str,
             return Arm(variant, activation, grid, errs, None, False, ext)
         winner = min(grid, key=lambda lr: (errs[lr], lr))
         if grid[0] < winner < grid[-1] or ext == config.max_extensions:
-            return Arm(variant, activation, grid, errs, winner, grid[0] < winner < grid[-1], ext)
+            interior = grid[0] < winner < grid[-1]
+            return Arm(variant, activation, grid, errs, winner, interior, ext,
+                       rate=winner if interior else None)
         beyond = winner * config.lr_step if winner == grid[-1] else winner / config.lr_step
         grid = sorted({*grid, float(f"{beyond:.3g}")})
     raise AssertionError("unreachable")
+
+
+def check(config: Figure1Config, arm: Arm, stored: dict[str, dict[str, Any]]) -> Arm:
+    """`arm` after its check (the module's rule 2), as far as the stored runs take it: unsettled
+    while a checked rate has not finished; an arm without a check, or whose race is not
+    settled, is returned as it is."""
+    if not arm.settled or (arm.variant, arm.activation) not in map(tuple, config.check_arms):
+        return arm
+    i = arm.grid.index(arm.winner)
+    rates = arm.grid[i - 1:i + 2]
+    for ext in range(config.max_extensions + 1):
+        epochs = {lr: full_epochs(config, [stored.get(Run(arm.variant, arm.activation, lr, s).key)
+                                           for s in config.tuning_seeds]) for lr in rates}
+        if None in epochs.values():
+            return replace(arm, settled=False, rate=None, check=epochs)
+        best = min(rates, key=lambda lr: (epochs[lr], lr != arm.winner, lr))
+        best = arm.winner if math.isinf(epochs[best]) else best  # none reached it: the race decides
+        if rates[0] < best < rates[-1] or ext == config.max_extensions:
+            interior = rates[0] < best < rates[-1]
+            return replace(arm, settled=interior, rate=best if interior else None, check=epochs)
+        beyond = best * config.lr_step if best == rates[-1] else best / config.lr_step
+        rates = sorted({*rates, next((g for g in arm.grid if f"{g:.3g}" == f"{beyond:.3g}"),
+                                     float(f"{beyond:.3g}"))})
+    raise AssertionError("unreachable")
+
+
+def full_epochs(config: Figure1Config, recs: list[dict[str, Any] | None]) -> float | None:
+    """Median over the tuning seeds' full runs of the epochs to the threshold (inf: not reached
+    or diverged); None while one has not finished."""
+    if not all(r is not None and r["finished"] for r in recs):
+        return None
+    return censored_median([math.inf if r["history"]["diverged"] else  # type: ignore[index]
+                            epochs_to_threshold(r["history"]["epoch_train_error"], config.threshold)
+                            for r in recs])
 
 
 def race_done(config: Figure1Config, rec: dict[str, Any]) -> bool:
@@ -190,22 +233,19 @@ def race_error(config: Figure1Config, rec: dict[str, Any]) -> float:
 
 def derive(config: Figure1Config, n_eval: int, stored: dict[str, dict[str, Any]]) -> Plan:
     """Every run the protocol wants, given what is stored: the races (growing their grids as
-    winners land on edges), the checks of `check_arms` and the evaluation seeds of settled arms."""
-    races = [race(config, v, a, stored) for v, a in arms(config)]
+    winners land on edges), the checks of `check_arms` (growing as theirs do) and the
+    evaluation and ladder seeds of settled arms, at each arm's rate."""
+    races = [check(config, race(config, v, a, stored), stored) for v, a in arms(config)]
     if set(config.tuning_seeds) & set(range(n_eval)):
         raise ValueError(f"tuning seeds {config.tuning_seeds} overlap the evaluation seeds "
                          f"0..{n_eval - 1}; choose tuning seeds of at least {n_eval}")
     targets = [Target("race", Run(arm.variant, arm.activation, lr, s), config.race_epochs)
                for arm in races for lr in arm.grid for s in config.tuning_seeds]
-    for arm in races:
-        if arm.winner is None or (arm.variant, arm.activation) not in map(tuple, config.check_arms):
-            continue
-        i = arm.grid.index(arm.winner)
-        targets += [Target("check", Run(arm.variant, arm.activation, lr, s), config.epochs)
-                    for lr in arm.grid[max(i - 1, 0):i + 2] for s in config.tuning_seeds]
-    targets += [Target("eval", Run(arm.variant, arm.activation, arm.winner, s), config.epochs)
+    targets += [Target("check", Run(arm.variant, arm.activation, lr, s), config.epochs)
+                for arm in races for lr in arm.check for s in config.tuning_seeds]
+    targets += [Target("eval", Run(arm.variant, arm.activation, arm.rate, s), config.epochs)
                 for s in range(n_eval) for arm in races if arm.settled]
-    targets += [Target("ladder", Run(arm.variant, arm.activation, arm.winner, s, n), cap)
+    targets += [Target("ladder", Run(arm.variant, arm.activation, arm.rate, s, n), cap)
                 for n, cap in config.ladder or () for s in range(n_eval) for arm in races if arm.settled]
     merged: dict[Run, Target] = {}  # a check continues its race run: one target per run
     for t in targets:
@@ -216,18 +256,10 @@ def derive(config: Figure1Config, n_eval: int, stored: dict[str, dict[str, Any]]
 
 
 def check_table(config: Figure1Config, plan: Plan) -> dict[str, dict[str, float | None]]:
-    """The checks: per arm ("2012 tanh"), epochs to the threshold of each rate run in full on
-    the tuning seeds (median; inf: not reached; None: not finished)."""
-    out: dict[str, dict[str, list[float | None]]] = {}
-    for t in (t for t in plan.targets if t.stage == "check"):
-        rec = plan.stored.get(t.run.key)
-        e = None if rec is None or not rec["finished"] else (
-            math.inf if rec["history"]["diverged"] else
-            epochs_to_threshold(rec["history"]["epoch_train_error"], config.threshold))
-        arm = out.setdefault(f"{t.run.variant} {t.run.activation}", {})
-        arm.setdefault(f"{t.run.lr:.3g}", []).append(e)
-    return {arm: {lr: None if None in es else censored_median(es) for lr, es in rates.items()}  # type: ignore[misc]
-            for arm, rates in out.items()}
+    """The checks: per checked arm ("2012 tanh"), epochs to the threshold of each rate run in
+    full on the tuning seeds (median; inf: not reached; None: not finished)."""
+    return {f"{a.variant} {a.activation}": {f"{lr:.3g}": e for lr, e in sorted(a.check.items())}
+            for a in plan.arms if a.check}
 
 
 # --- stored runs -----------------------------------------------------------------------------
@@ -394,9 +426,11 @@ def assemble(config: Figure1Config, plan: Plan, root: Path, scale: str = "paper"
                             "wall_s": wall}
         provs[str(seed)] = {**recs[-1]["spans"][-1], "wall_s": wall, "spans": {
             stored_run(r).key: r["spans"] for r in (*recs, *steps)}}
-    if not seeds:
-        return 0
     path, head = results.record_path(root, NAME, scale), record_header(NAME, scale, config)
+    if not seeds:  # e.g. a check moved an arm's rate: a record of the old rate's seeds is stale
+        with results.locked(path):
+            path.unlink(missing_ok=True)  # derived from the runs, which stay
+        return 0
     latest = provs[max(provs, key=int)]
     record = results.strict_json({**head, "provenance": latest, "seeds": seeds,
                                   "seed_provenance": provs})
@@ -418,8 +452,9 @@ def row(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def race_table(plan: Plan) -> list[dict[str, Any]]:
-    return [{"variant": a.variant, "activation": a.activation, "lr": a.winner, "interior": a.settled,
-             "extensions": a.extensions, "errors": {f"{lr:.3g}": e for lr, e in sorted(a.errors.items())}}
+    return [{"variant": a.variant, "activation": a.activation, "lr": a.rate, "interior": a.settled,
+             "race_winner": a.winner, "extensions": a.extensions,
+             "errors": {f"{lr:.3g}": e for lr, e in sorted(a.errors.items())}}
             for a in plan.arms]
 
 
@@ -477,16 +512,19 @@ def describe(config: Figure1Config, plan: Plan, n_eval: int, processes: int = 1)
              f"seeds {list(config.tuning_seeds)}):"]
     for a in plan.arms:
         errs = ", ".join(f"{lr:.3g}: {e:.3f}" for lr, e in sorted(a.errors.items())) or "none yet"
-        state = (f"winner {a.winner:.3g} (interior)" if a.settled else
-                 "still racing" if a.winner is None else f"winner {a.winner:.3g} at an edge after "
-                 f"{a.extensions} extensions: unsettled, no evaluation")
+        state = ("still racing" if a.winner is None else f"winner {a.winner:.3g} at an edge "
+                 f"after {a.extensions} extensions: unsettled, no evaluation"
+                 if not a.check and not a.settled else f"winner {a.winner:.3g} (interior)")
         lines.append(f"  {a.variant:7} {a.activation:5} {errs} -> {state}")
-    checks = check_table(config, plan)
-    for variant, act in config.check_arms:
-        check = checks.get(f"{variant} {act}", {})
-        lines.append(f"check {variant}/{act}: epochs to {config.threshold:.0%} of the full runs by "
-                     "rate: " + (", ".join(f"{lr}: {'not yet' if e is None else f'{e:.1f}'}"
-                                           for lr, e in check.items()) or "after its race"))
+    for a in plan.arms:
+        if (a.variant, a.activation) not in map(tuple, config.check_arms):
+            continue
+        rates = ", ".join(f"{lr:.3g}: {'not yet' if e is None else f'{e:.1f}'}"
+                          for lr, e in sorted(a.check.items())) or "after its race"
+        result = (f" -> rate {a.rate:.3g}" if a.settled else " -> at an edge: unsettled, no "
+                  "evaluation" if a.check and None not in a.check.values() else "")
+        lines.append(f"check {a.variant}/{a.activation}: epochs to {config.threshold:.0%} of the "
+                     f"full runs by rate: {rates}{result}")
     lines.append("")
     spans = plan.spans(config)
     for stage in ("race", "check", "eval", "ladder"):
@@ -495,7 +533,7 @@ def describe(config: Figure1Config, plan: Plan, n_eval: int, processes: int = 1)
         epochs = work_left(config, [s for s in spans if s.target.stage == stage])
         lines.append(f"{stage:6} runs done {done}/{len(ts)}; at most {epochs:.0f} full-size "
                      f"epochs left")
-    undecided = sum(1 for a in plan.arms if not a.settled and a.winner is None) * n_eval
+    undecided = sum(1 for a in plan.arms if a.winner is None or None in a.check.values()) * n_eval
     per_run = config.epochs + sum(cap * size(config, Run("", "", 0, 0, n))
                                   for n, cap in config.ladder or ())
     left = work_left(config, spans)
@@ -510,7 +548,7 @@ def describe(config: Figure1Config, plan: Plan, n_eval: int, processes: int = 1)
 
 def progress(config: Figure1Config, plan: Plan, n_eval: int) -> dict[str, Any]:
     """Where the stored runs stand, for the chapter: per arm its race (rate -> running error),
-    its rate once the race is decided, its check (`check_table`, if it has one), and how many
+    the race's winner, its rate once decided, its check (`check_table`, if it has one), and how many
     of its evaluation and ladder runs finished; and the CPU-hours spent (each span's wall seconds
     times its threads)."""
     rows, checks = [], check_table(config, plan)
@@ -520,7 +558,7 @@ def progress(config: Figure1Config, plan: Plan, n_eval: int) -> dict[str, Any]:
                        and (t.run.variant, t.run.activation) == (a.variant, a.activation)
                        and (plan.stored.get(t.run.key) or {}).get("finished"))
         rows.append({"variant": a.variant, "activation": a.activation, "race": dict(a.errors),
-                     "winner": a.winner if a.settled else None, "racing": a.winner is None,
+                     "winner": a.winner, "rate": a.rate, "racing": a.winner is None,
                      "check": checks.get(f"{a.variant} {a.activation}"),
                      "eval_done": done("eval"), "eval_total": n_eval,
                      "ladder_done": done("ladder"), "ladder_total": n_eval * len(config.ladder or ())})
