@@ -84,7 +84,8 @@ class Figure1Config:
     # each arm's rates race this many epochs on `tuning_seeds`, the grid (lrs) growing by
     # `lr_step` beyond an edge winner, at most `max_extensions` times; runs are stored in spans
     # of `span_epochs`; each of `check_arms` (variant, activation) also runs its winner and neighbours
-    # to the end, to check the race against epochs to the threshold. Unused without a race.
+    # to the end, and the rate fewest epochs to the threshold is its rate (krizhevsky_units). Unused
+    # without a race.
     race_epochs: int = 0
     lr_step: float = 3.0
     max_extensions: int = 4
@@ -92,7 +93,7 @@ class Figure1Config:
     check_arms: tuple[tuple[str, str], ...] = (("modern", "relu"),)
     span_epochs: int = 15
     # The scale ladder (raced configs only): (training images, epoch cap) per smaller size; every
-    # settled arm trains its evaluation seeds there too, at the rate its full-size race chose
+    # settled arm trains its evaluation seeds there too, at its full-size race's (and check's) rate
     ladder: tuple[tuple[int, int], ...] | None = None
 
     def __post_init__(self) -> None:
@@ -301,8 +302,8 @@ def arm(epochs: dict[float, list[float]], diverged: dict[float, list[bool]]) -> 
 
 
 def raced_arm(epochs: list[float], diverged: list[bool], race: dict[str, Any]) -> dict[str, Any]:
-    """`arm` for a raced config: every seed ran the rate the arm's race chose on its own tuning
-    seeds, so that rate is the tuned one (its interiority is the race's) and no seed chose it."""
+    """`arm` for a raced config: every seed ran the rate the arm's race (and check) chose on the
+    tuning seeds, so that rate is the tuned one (interior as they found it) and no seed chose it."""
     lr = race["lr"]
     return {"lr": lr, "interior": race["interior"], "grid": {lr: cell(epochs, diverged)},
             "held_out_lrs": [lr] * len(epochs), "epochs": epochs,
