@@ -148,3 +148,12 @@ def test_each_table_column_has_one_number_format():
     assert [r[1] for r in rows] == ["9.5×10⁻⁴", "1.7×10⁻¹", "0"]
     assert [r[2] for r in rows] == ["3", "12", "1,000"]
     assert [r[3] for r in rows] == ["not solved", "2.50", "7.00"]
+
+
+def test_stored_runs_say_when_figure_1_is_in_progress(monkeypatch):
+    monkeypatch.setattr(book.experiments, "load_stored", lambda name, scale: None)
+    monkeypatch.setattr(book, "_figure1_progress", lambda: {"spans": 12})
+    text = book.stored_runs().data
+    assert text.startswith("No experiment has a complete record") and "(12 spans" in text
+    monkeypatch.setattr(book, "_figure1_progress", lambda: {"spans": 0})
+    assert "in progress" not in book.stored_runs().data

@@ -153,10 +153,15 @@ def stored_runs() -> Markdown:
                 p = res.provenance
                 rows.append([f"`{name}`", scale, len(res.seeds), p["device_name"], p["torch"],
                              f"`{p['git_commit'][:7]}`", p["date"][:10]])
+    spans = _figure1_progress()["spans"] if experiments.load_stored("krizhevsky", "paper") is None else 0
+    pending = (f" Figure 1's paper-scale runs on CIFAR-10 are in progress ({fmt(spans)} spans of "
+               "training stored; {doc}`krizhevsky` shows how far they are)." if spans else "")
     if not rows:
-        return Markdown("No run is stored in `results/` yet: every number in this copy of the book "
-                        f"was measured while it was built, on {results.device_name('cpu')}.")
-    return table(["experiment", "scale", "seeds", "hardware", "torch", "commit", "date"], rows)
+        return Markdown("No experiment has a complete record in `results/` yet: every number in "
+                        f"this copy of the book was measured while it was built, on "
+                        f"{results.device_name('cpu')}.{pending}")
+    return Markdown(table(["experiment", "scale", "seeds", "hardware", "torch", "commit", "date"],
+                          rows).data + (f"\n\n{pending.strip()}" if pending else ""))
 
 
 def figure1_progress() -> Markdown:
