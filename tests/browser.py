@@ -55,6 +55,10 @@ COLLECT = r"""
     wide: [...document.querySelectorAll("article table")].filter(t =>
       t.scrollWidth > (t.closest(".pst-scrollable-table-container") || t.parentElement).clientWidth + 1
     ).map(t => [...t.querySelectorAll("th")].map(h => h.innerText.trim()).join(" | ")),
+    hidden: [...document.querySelectorAll("table a[href]")].filter(a => {
+      const r = a.getBoundingClientRect();
+      return r.width === 0 || r.left < 0 || r.right > document.documentElement.clientWidth;
+    }).map(a => a.textContent.trim()),
     bold: [...document.querySelectorAll("span.pasted-text")].filter(e =>
       parseInt(getComputedStyle(e).fontWeight) > parseInt(getComputedStyle(e.parentElement).fontWeight)
     ).map(e => e.textContent),
@@ -72,7 +76,7 @@ class Problem:
 
 KINDS = ("missing image", "broken link", "broken anchor", "console error", "external request",
          "http error", "raw tex", "table pipes", "undefined number", "glue placeholder", "object repr",
-         "wide table", "bold glue")
+         "wide table", "bold glue", "hidden link")
 
 
 class Site:
@@ -277,6 +281,7 @@ def problems(site: Site, url: str, found: dict[str, Any]) -> list[Problem]:
     out += [Problem("object repr", o.strip()[:200]) for o in found.get("outputs", []) if OBJECT_REPR.search(o)]
     out += [Problem("wide table", header[:200]) for header in found.get("wide", [])]
     out += [Problem("bold glue", text[:200]) for text in found.get("bold", [])]  # a computed value set apart
+    out += [Problem("hidden link", text[:200]) for text in found.get("hidden", [])]  # e.g. a chapter off-screen
     return out
 
 
