@@ -125,6 +125,7 @@ def test_fmt():
     # at most three significant figures: a rate, a large ratio, a timing
     assert [claims.fmt(x) for x in (31.87, 2537.65, 4.359)] == ["31.9", "2,538", "4.36"]
     assert claims.fmt(0.7291, 3) == "0.729" and claims.fmt(-0.0061, 3) == "-0.006"
+    assert claims.fmt(-0.00065, 0) == "-6×10⁻⁴" and claims.fmt(183.2, 0) == "183"  # whole units
 
 
 # --- verdict functions on hand-built summaries: every outcome of every rule ------------------

@@ -223,7 +223,7 @@ def fmt(x: float, digits: int = 2, *, nan: str = "not defined", inf: str = "unbo
     if x.is_integer() and abs(x) < 1e4:
         return f"{int(x):,}"
     if abs(x) < 10 ** -digits or abs(x) >= 1e4:
-        return sci(x, digits)
+        return sci(x, max(digits, 1))
     decimals = min(digits, max(0, SIGNIFICANT - 1 - math.floor(math.log10(abs(x)))))
     return f"{x:,.{decimals}f}"
 
