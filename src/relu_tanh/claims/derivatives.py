@@ -15,15 +15,15 @@ MOST = 0.5  # "the edges matter" once most inputs sit there
 
 
 @claim(id="derivative-ranges", title="Ranges of the three derivatives",
-       literature="Analytic: sigma' peaks at 1/4 and tanh' at 1, both at z = 0.",
+       literature="Analytic: σ' peaks at 1/4 and tanh' at 1, both at z = 0.",
        chapter="derivatives", experiments=("derivatives",),
        claim="The derivative of sigmoid lies in [0, 0.25], that of tanh in [0, 1], and that of "
              "ReLU takes only the values 0 and 1.",
        measurement="min, max and distinct values of f' from autograd on a dense grid, "
                    "checked against the analytic derivative",
-       quantity="the range of sigma'(z), tanh'(z) and ReLU'(z) over z (an analytic fact, checked "
+       quantity="the range of σ'(z), tanh'(z) and ReLU'(z) over z (an analytic fact, checked "
                 "by autograd on a grid)",
-       effect="sigma' within [0, 0.25], tanh' within [0, 1], ReLU' in {0, 1}",
+       effect="σ' within [0, 0.25], tanh' within [0, 1], ReLU' in {0, 1}",
        regions=Regions(holds="every measured value lies in the stated range and autograd agrees "
                              "with the formula",
                        does_not_hold="a measured value outside the stated range",

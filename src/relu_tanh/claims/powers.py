@@ -44,9 +44,9 @@ def fate(factor: float) -> str:
        claim="With one W at every step and no activation, entries of W below 1 in magnitude go to "
              "0 under repeated multiplication and entries above 1 blow up.",
        measurement="for constructed and random matrices, whether the largest entry |w_ij| (the "
-                   "article's rule) or the spectral radius predicts if ||W^t|| vanishes, explodes "
-                   "or persists, with the fate read from the measured growth rate of ||W^t||",
-       quantity="the share of matrices whose fate under W^t the largest entry predicts, against "
+                   "article's rule) or the spectral radius predicts if ‖Wᵗ‖ vanishes, explodes "
+                   "or persists, with the fate read from the measured growth rate of ‖Wᵗ‖",
+       quantity="the share of matrices whose fate under Wᵗ the largest entry predicts, against "
                 "the share the spectral radius predicts",
        effect="the entries decide: they predict the fate of (nearly) every matrix, at least 95%",
        regions=Regions(holds="the entries predict at least 95% of the fates",
@@ -67,7 +67,7 @@ def powers_entries(summary: dict[str, Any]) -> Verdict:
     numbers = {"entries_agree": e, "radius_agree": sp, "matrices": len(rows),
                "counterexamples": len(wrong),
                "max_rate_error": max(abs(r["rate"] - r["radius"]) / r["radius"] for r in rows)}
-    summary = (f"the largest entry predicts the fate of W^t for {fmt(100 * e, 0)}% of "
+    summary = (f"the largest entry predicts the fate of Wᵗ for {fmt(100 * e, 0)}% of "
                f"{len(rows)} matrices, the spectral radius for {fmt(100 * sp, 0)}%")
     if e >= AGREE:
         return Verdict("holds", summary, numbers)
@@ -81,21 +81,21 @@ def powers_entries(summary: dict[str, Any]) -> Verdict:
 
 
 @claim(id="pascanu-bound", title="Below Pascanu's bound, gradients vanish",
-       literature="Pascanu, Mikolov and Bengio (2013), section 2.1: ||W_h|| < 1/gamma (gamma = 1 "
+       literature="Pascanu, Mikolov and Bengio (2013), section 2.1: ‖W_h‖ < 1/γ (γ = 1 "
                   "for tanh, 1/4 for sigmoid) is sufficient for vanishing; its converse is "
                   "necessary for exploding.",
        chapter="powers", experiments=("powers",),
        claim="Gradients through time vanish whenever the largest singular value of W_h is below "
-             "1/gamma, with gamma the largest slope of the activation.",
-       measurement="per-step decay of ||dh_T/dh_{T-g}|| in input-driven tanh and sigmoid RNNs at "
-                   "gamma ||W_h|| = eta below, near and above 1, against the bound eta^g; every "
+             "1/γ, with γ the largest slope of the activation.",
+       measurement="per-step decay of ‖∂h_T/∂h_{T-g}‖ in input-driven tanh and sigmoid RNNs at "
+                   "γ‖W_h‖ = η below, near and above 1, against the bound ηᵍ; every "
                    "seed's rate counts",
-       quantity="below the bound (gamma ||W_h|| < 1): the slowest per-step decay of the gradient "
-                "norm and its largest excess over eta^g",
-       effect="sufficiency: every gradient below the bound vanishes, never above eta^g",
-       regions=Regions(holds="every rate below the bound vanishes and no norm exceeds eta^g",
+       quantity="below the bound (γ‖W_h‖ < 1): the slowest per-step decay of the gradient "
+                "norm and its largest excess over ηᵍ",
+       effect="sufficiency: every gradient below the bound vanishes, never above ηᵍ",
+       regions=Regions(holds="every rate below the bound vanishes and no norm exceeds ηᵍ",
                        does_not_hold="some rate below the bound does not vanish, or a norm "
-                                     "exceeds eta^g",
+                                     "exceeds ηᵍ",
                        inconclusive="the sweep lacks settings below or just above the bound"),
        reach=_reach)
 def pascanu_bound(summary: dict[str, Any]) -> Verdict:
@@ -113,22 +113,22 @@ def pascanu_bound(summary: dict[str, Any]) -> Verdict:
                "tightest": max(v["rate"] / k[2] for k, v in settings.items())}
     if margin > BOUND_TOL or fate(worst_below) != "vanishes":
         return Verdict("does not hold", f"below the bound the slowest per-step factor was "
-                       f"{fmt(worst_below)} and the norm exceeded eta^g by up to "
+                       f"{fmt(worst_below)} and the norm exceeded ηᵍ by up to "
                        f"{fmt(float(np.exp(max(margin, 0))))}x", numbers,
                        gist=f"below the bound: slowest per-step factor {fmt(worst_below)}, "
-                            f"norm up to {fmt(float(np.exp(max(margin, 0))))}x eta^g")
+                            f"norm up to {fmt(float(np.exp(max(margin, 0))))}x ηᵍ")
     head = (f"below the bound every gradient vanished (slowest per-step factor "
-            f"{fmt(worst_below)}) and none ever exceeded eta^g")
-    just = f"settings just above it (1 < gamma ||W_h|| <= {JUST_ABOVE:g})"
+            f"{fmt(worst_below)}) and none ever exceeded ηᵍ")
+    just = f"settings just above it (1 < γ‖W_h‖ ≤ {JUST_ABOVE:g})"
     if share >= HALF:
         return Verdict("holds", f"{head}; the claim does not say the condition is necessary, and "
                        f"it is far from it: {len(vanished_above)} of {len(above)} {just} vanished "
                        f"too", numbers, gist=f"every gradient below the bound vanished, none "
-                                             f"above eta^g; {len(vanished_above)} of {len(above)} "
+                                             f"above ηᵍ; {len(vanished_above)} of {len(above)} "
                                              f"just above it vanished too")
     return Verdict("holds", f"{head}, and {len(above) - len(vanished_above)} of {len(above)} "
                    f"{just} stopped vanishing", numbers,
-                   gist=f"every gradient below the bound vanished, none above eta^g; "
+                   gist=f"every gradient below the bound vanished, none above ηᵍ; "
                         f"{len(above) - len(vanished_above)} of {len(above)} just above it did not")
 
 
@@ -143,7 +143,7 @@ def superiority(a: list[float], b: list[float]) -> float:
 
 
 def shared_against_independent(s: dict[str, Any]) -> dict[tuple, dict[str, Any]]:
-    """Per (activation, scale): median |log10 ||dh_T/dh_0||| over seeds for each arm, the side
+    """Per (activation, scale): median |log10 ‖∂h_T/∂h_0‖| over seeds for each arm, the side
     (vanishing or exploding, by the sign of the pooled median log), the probability that a
     shared-W run lies further from 1 than an independent one, and the ratio of the spreads."""
     out = {}
@@ -163,7 +163,7 @@ def shared_against_independent(s: dict[str, Any]) -> dict[tuple, dict[str, Any]]
        chapter="powers", experiments=("powers",),
        claim="Because W is the same at every step, RNNs suffer vanishing and exploding gradients "
              "more than feed-forward nets of the same depth.",
-       measurement="|log10 ||dh_T/dh_0||| through T steps of one shared random W against T "
+       measurement="|log10 ‖∂h_T/∂h_0‖| through T steps of one shared random W against T "
                    "independent layers of the same distribution, same activation, scale and "
                    "initial state, in every setting where either arm's median is a decade or more "
                    "from 1; per side (vanishing, exploding) the mean probability that a shared-W "

@@ -50,9 +50,9 @@ def _vanished(ends: list[float]) -> bool | None:
        chapter="through_time", experiments=("through_time",),
        claim="tanh is not ideal in RNNs either: its gradient still vanishes through time, though "
              "much less than sigmoid's.",
-       measurement="||dh_T/dh_t|| at the largest gap T at initialisation, tanh against sigmoid "
+       measurement="‖∂h_T/∂h_t‖ at the largest gap T at initialisation, tanh against sigmoid "
                    "Elman RNNs at each recurrent weight scale of the sweep, every seed",
-       quantity="per recurrent weight scale, log10 ||dh_T/dh_t|| at the largest gap for tanh in "
+       quantity="per recurrent weight scale, log10 ‖∂h_T/∂h_t‖ at the largest gap for tanh in "
                 "every seed, and its margin over sigmoid's where sigmoid's vanished",
        effect="tanh's norm below 1e-2 (vanished) in every seed, yet at least ten times sigmoid's",
        regions=Regions(holds="vanished at every scale, and at least tenfold sigmoid's",
