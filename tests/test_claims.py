@@ -148,3 +148,10 @@ def test_conditions_say_shared_leading_words_once():
     conds = {"scale 0.5": "holds", "scale 1": "holds", "scale 2": "does not hold"}
     assert claims.core.conditions_text(conds) == "holds: scale 0.5 / 1; does not hold: scale 2"
     assert claims.core.factored(["LSTM relu", "LSTM"]) == "LSTM relu / LSTM"
+
+
+def test_only_a_verdict_with_caveats_keeps_its_condition_map():
+    conds = {"CNN": "holds", "MLP": "does not hold"}
+    assert Verdict("holds with caveats", "x", conditions=conds).conditions == conds
+    assert Verdict("inconclusive", "x", conditions=conds).conditions == {}
+    assert claims.core.steady(Verdict("holds with caveats", "x", conditions=conds), 0.5).conditions == {}

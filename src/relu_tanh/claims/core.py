@@ -38,7 +38,8 @@ class Verdict:
     status: Status
     reason: str  # one sentence, built from the numbers
     numbers: dict[str, float] = field(default_factory=dict)  # undefined (NaN/inf) ones are dropped
-    conditions: dict[str, Status] = field(default_factory=dict)  # condition -> its own status
+    conditions: dict[str, Status] = field(default_factory=dict)  # condition -> its own status;
+    # kept with "holds with caveats" only (a rule may pass its map whatever the status)
     scope: str | None = None
     stability: float | None = None
     gist: str = ""  # at most LINE characters; empty: the reason, when that is short enough
@@ -50,6 +51,8 @@ class Verdict:
             raise ValueError(f"unknown condition status {bad}; valid: {', '.join(STATUSES)}")
         if self.status == "holds with caveats":
             check_caveats(self.conditions)
+        else:
+            object.__setattr__(self, "conditions", {})
         finite = {k: float(v) for k, v in self.numbers.items() if math.isfinite(v)}
         object.__setattr__(self, "numbers", finite)
         gist = self.gist or self.reason

@@ -83,7 +83,7 @@ def relu_cheap_per_element(s: dict[str, Any]) -> Verdict:
                    f"{fmt(numbers['cache_min'])} to {fmt(top['ratio'])} times ReLU's time per "
                    f"element, median {fmt(medians['in cache'])}; {where}, median "
                    f"{fmt(medians['beyond cache'])}; much cheaper from {fmt(MUCH_CHEAPER, 1)}",
-                   numbers, conditions if status == "holds with caveats" else {},
+                   numbers, conditions,
                    gist=f"tanh and sigmoid over ReLU's time, median: {fmt(medians['in cache'])} in "
                         f"cache, {fmt(medians['beyond cache'])} beyond it (much from "
                         f"{fmt(MUCH_CHEAPER, 1)})")
@@ -149,7 +149,7 @@ def relu_cheap_per_step(s: dict[str, Any]) -> Verdict:
              "does not hold": f"every upper quartile below {fmt(STEP_MUCH)}",
              "holds with caveats": f"at least {fmt(STEP_MUCH)} in one model, below in the other"}
     return Verdict(status, f"{measured}, {bound[status]}; {share}", numbers,
-                   sides if status == "holds with caveats" else {},
+                   sides,
                    gist=f"{brief} (much from {fmt(STEP_MUCH)})")
 
 

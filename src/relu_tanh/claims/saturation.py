@@ -60,7 +60,7 @@ def tanh_saturates(s: dict[tuple, dict]) -> Verdict:
     status = combine(conditions)
     ends = ", ".join(f"{a.upper()} {fmt(100 * end[a], 1)}%" for a in arms)
     return Verdict(status, f"{shares} (material from {fmt(100 * MATERIAL, 0)}%)", numbers,
-                   conditions if status == "holds with caveats" else {},
+                   conditions,
                    gist=f"most saturated layer at the end: {ends} (material from "
                         f"{fmt(100 * MATERIAL, 0)}%)")
 

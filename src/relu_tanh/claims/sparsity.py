@@ -170,7 +170,7 @@ def sparsity_regularises(s: dict[tuple, dict]) -> Verdict:
     words = {"holds": "smaller than both", "does not hold": "not smaller than either",
              "holds with caveats": "smaller than one rival beyond the spread, not the other"}
     return Verdict(status, f"{gaps}: {words[status]}", numbers,
-                   conditions if status == "holds with caveats" else {}, gist=brief)
+                   conditions, gist=brief)
 
 
 def _side(low: float, high: float) -> Status:

@@ -106,7 +106,7 @@ def tanh_vanishes_through_time(s: dict[str, Any]) -> Verdict:
                    f"tanh's gradient vanished at weight scales up to {max(gone):g} ({len(gone)} "
                    f"of {len(scales)} scales)" + (f" but not at {listed(kept)}" if kept else "")
                    + (f"; the seeds split at {listed(split)}" if split else "") + f"; {compare}",
-                   numbers, conditions if verdict == "holds with caveats" else {},
+                   numbers, conditions,
                    gist=f"vanished at {len(gone)} of {len(scales)} weight scales, up to "
                         f"{max(gone):g}" + (f", not at {listed(kept)}" if kept else ""))
 
@@ -214,5 +214,5 @@ def relu_rnn_explodes(s: dict[str, Any]) -> Verdict:
              "does not hold": "in no arm did ReLU diverge clearly more often",
              "holds with caveats": "ReLU diverged clearly more often only in some arms"}
     return Verdict(verdict, f"{words[verdict]}; {shown}", numbers,
-                   decided if verdict == "holds with caveats" else {},
+                   decided,
                    gist=f"{excess} (clear from {fmt(100 * CLEAR, 0)})")

@@ -106,7 +106,7 @@ def sigmoid_vanishing(init: dict[tuple, dict], trained: dict[tuple, dict]) -> Ve
                    f"the gradient vanished in {len(vanished)} of {len(ratios)} deep settings, and "
                    f"{len(untrained)} of {len(errors)} deep networks failed to train"
                    + (f"; {_label(trained_ok)} trained anyway" if trained_ok else ""), numbers,
-                   conditions if status == "holds with caveats" else {},
+                   conditions,
                    gist=f"vanished in {len(vanished)} of {len(ratios)} deep settings; "
                         f"{len(untrained)} of {len(errors)} deep nets did not train")
 
