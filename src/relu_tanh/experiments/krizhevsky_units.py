@@ -541,8 +541,8 @@ def describe(config: Figure1Config, plan: Plan, n_eval: int, processes: int = 1)
               f"{processes} process(es): spans left {len(spans)}, {left:.0f} full-size epochs, "
               f"at most {left * per_epoch / 3600 / processes:.1f} h (runs stop early below "
               f"{min(config.thresholds):.0%})",
-              f"not yet derivable: {undecided} evaluation seeds of arms whose race or check is running, at most "
-              f"{undecided * per_run * per_epoch / 3600 / processes:.1f} h more"]
+              f"not yet derivable: {undecided} evaluation seeds of arms whose race or check is "
+              f"running, at most {undecided * per_run * per_epoch / 3600 / processes:.1f} h more"]
     return "\n".join(lines)
 
 
