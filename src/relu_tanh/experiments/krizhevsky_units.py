@@ -179,9 +179,16 @@ def race(config: Figure1Config, variant: str, activation: str,
             interior = grid[0] < winner < grid[-1]
             return Arm(variant, activation, grid, errs, winner, interior, ext,
                        rate=winner if interior else None)
-        beyond = winner * config.lr_step if winner == grid[-1] else winner / config.lr_step
-        grid = sorted({*grid, float(f"{beyond:.3g}")})
+        grid = sorted({*grid, beyond(winner, grid, config.lr_step)})
     raise AssertionError("unreachable")
+
+
+def beyond(edge: float, rates: list[float], step: float, known: list[float] | tuple = ()) -> float:
+    """The next rate past `edge`, an end of the sorted `rates`: times `step` past the largest,
+    over it past the smallest, at 3 significant figures (as run keys write it); a rate of
+    `known` that a key would write the same is reused, so one run never gets two targets."""
+    rate = float(f"{edge * step if edge == rates[-1] else edge / step:.3g}")
+    return next((k for k in known if f"{k:.3g}" == f"{rate:.3g}"), rate)
 
 
 def check(config: Figure1Config, arm: Arm, stored: dict[str, dict[str, Any]]) -> Arm:
@@ -202,9 +209,7 @@ def check(config: Figure1Config, arm: Arm, stored: dict[str, dict[str, Any]]) ->
         if rates[0] < best < rates[-1] or ext == config.max_extensions:
             interior = rates[0] < best < rates[-1]
             return replace(arm, settled=interior, rate=best if interior else None, check=epochs)
-        beyond = best * config.lr_step if best == rates[-1] else best / config.lr_step
-        rates = sorted({*rates, next((g for g in arm.grid if f"{g:.3g}" == f"{beyond:.3g}"),
-                                     float(f"{beyond:.3g}"))})
+        rates = sorted({*rates, beyond(best, rates, config.lr_step, arm.grid)})
     raise AssertionError("unreachable")
 
 
