@@ -14,6 +14,7 @@ the content column, COLUMN_PX, when wider; its width is the tight box the notebo
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any, Callable
 
 import matplotlib
@@ -257,7 +258,22 @@ def _krizhevsky(smoke):
     return {"lr_sweep": lambda: fig.lr_sweep(s, cfg.threshold),
             "training_curves": lambda: fig.training_curves(s, cfg.threshold),
             "ratio_vs_threshold": lambda: fig.ratio_vs_threshold(s, cfg.thresholds, rule.PAPER_RATIO),
-            "pending": lambda: fig.pending("no evaluation seed has all of its runs finished yet")}
+            "pending": lambda: fig.pending("no evaluation seed has all of its runs finished yet"),
+            # the stored paper-scale runs (results/), with this smoke run as the stand-in
+            "paper_curves": lambda: fig.training_curves(_paper().summary, _paper().config.threshold),
+            "ladder": lambda: fig.ladder(_paper().summary, rule.PAPER_RATIO, s, cfg.n_train)}
+
+
+def _paper():
+    """The repository's stored paper-scale Figure 1 record, read in place."""
+    from relu_tanh import experiments
+    from relu_tanh.store import results
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(results.RESULTS_ENV, str(Path(__file__).parents[1] / "results"))
+        paper = experiments.load_stored("krizhevsky", "paper")
+    if paper is None:
+        pytest.skip("no paper-scale evaluation seed of Figure 1 is stored yet")
+    return paper
 
 
 def _vanishing(smoke):
@@ -283,7 +299,8 @@ CHAPTERS = {"derivatives": (_derivatives, ["derivatives", "derivative_vs_input_s
             "gates": (_gates, ["ablation_mse", "ablation_lr_grid", "gate_histograms", "gate_unit_means"]),
             "debate": (_debate, ["debate_success", "debate_curves"]),
             "cost": (_cost, ["cost_per_element", "step_share"]),
-            "krizhevsky": (_krizhevsky, ["lr_sweep", "training_curves", "ratio_vs_threshold", "pending"]),
+            "krizhevsky": (_krizhevsky, ["lr_sweep", "training_curves", "ratio_vs_threshold", "pending",
+                                         "paper_curves", "ladder"]),
             "vanishing": (_vanishing, ["layer_gradients", "ratio_vs_depth_mlp", "ratio_vs_depth_cnn",
                                        "error_vs_depth", "gradients_during_training"])}
 CASES = [(chapter, name) for chapter, (_, names) in CHAPTERS.items() for name in names]

@@ -10,6 +10,7 @@ import pytest
 
 from relu_tanh.claims import krizhevsky as rule
 from relu_tanh.experiments import krizhevsky
+from relu_tanh.measure import stats
 
 INF = math.inf
 CAP = 20
@@ -133,7 +134,8 @@ def test_raced_runs_that_never_reach_are_censored_data():
     races = [{"variant": "2012", "activation": a, "lr": lr, "interior": True, "extensions": 0,
               "errors": {}} for a, lr in (("relu", 0.01), ("tanh", 0.1))]
     seeds = {i: {"rows": [{"variant": "2012", "activation": a, "lr": lr, "diverged": False,
-                           "train_error": curve(e), "test_error": [], "seconds": [], "images": 50_000}
+                           "train_error": curve(e), "test_error": [0.5] * len(curve(e)), "seconds": [],
+                           "images": 50_000}
                           for a, lr, e in (("relu", 0.01, 4), ("tanh", 0.1, INF))],
                  "data": "CIFAR-10 (JPEG copy)", "races": races} for i in range(5)}
     v = rule.relu_six_times(krizhevsky.summarize(cfg, seeds))
@@ -250,3 +252,54 @@ def test_direction_text_names_the_faster_activation_or_neither():
     assert "ReLU got there sooner" in rule.direction_text(summary(6.9, math.inf))
     assert "tanh got there sooner" in rule.direction_text(summary(0.72, 0.72))
     assert "neither" in rule.direction_text(summary(0.5, 2.0))
+
+
+def ladder_summary(points: dict[tuple[str, int], tuple[list[float], list[float]]]) -> dict:
+    """A paper-scale summary holding only a ladder: (pipeline, images) -> (relu, tanh) epochs
+    per seed, the cap `CAP` at every size."""
+    def test(epochs: list[float], images: int) -> list[float]:  # memorised on few images
+        return [0.6 if images < 50000 else 0.3 for e in epochs if math.isfinite(e)]
+    return {"variants": ("2012",), "ladder": {
+        key: {"cap": CAP, "relu": relu, "tanh": tanh, "ratio": stats.paired_ratio(tanh, relu, CAP, CFG.level),
+              "test": {"relu": test(relu, key[1]), "tanh": test(tanh, key[1])}}
+        for key, (relu, tanh) in points.items()}}
+
+
+FIVE = [4.0] * 5
+
+
+@pytest.mark.parametrize("small, large, says", [
+    ([4, 4, 5, 4, 4], [20, 24, 22, 19, 21], "it rises: the interval at 50,000 images lies wholly above"),
+    ([20, 24, 22, 19, 21], [4, 4, 5, 4, 4], "it falls"),
+    ([4, 8, 5, 6, 4], [6, 5, 7, 4, 5], "the two intervals overlap"),
+    ([4, 8], [6, 5], "too few pairs for an interval"),
+])
+def test_the_ladder_trend_reads_a_rise_only_from_separate_intervals(small, large, says):
+    s = ladder_summary({("2012", 1000): (FIVE[:len(small)], small),
+                        ("2012", 50000): (FIVE[:len(large)], large)})
+    text = rule.ladder_trend(s, "2012")
+    assert says in text and "at 1,000 images" in text
+    only_full = ladder_summary({("2012", 50000): (FIVE[:len(large)], large)})
+    assert "fewer than two sizes" in rule.ladder_trend(only_full, "2012")
+
+
+@pytest.mark.parametrize("stand_in, says", [([8] * 5, "inside its interval"), ([40] * 5, "above its interval"),
+                                            ([2] * 5, "below its interval")])
+def test_the_stand_in_is_placed_against_the_smallest_cifar_size(stand_in, says):
+    paper = ladder_summary({("2012", 1000): (FIVE, [6, 7, 8, 9, 10]), ("2012", 50000): (FIVE, [24] * 5)})
+    live = summary([4.0] * 5, stand_in)
+    assert says in rule.stand_in_text(live, paper) and "1,000 CIFAR-10 images" in rule.stand_in_text(live, paper)
+    only_full = ladder_summary({("2012", 50000): (FIVE, [24] * 5)})
+    assert rule.stand_in_text(live, only_full).startswith("no pipeline has pairs below the full size")
+
+
+def test_the_ladder_table_and_test_errors_come_from_the_pairs():
+    s = ladder_summary({("2012", 1000): (FIVE, [6, 7, 8, 9, INF]), ("2012", 50000): (FIVE, [INF] * 5)})
+    rows = rule.ladder_rows(s, batch_size=128)
+    assert [r[:5] for r in rows] == [["2012", "1,000", "8", "4", "8"],
+                                     ["2012", "50,000", "391", "4", f"over {CAP}"]]
+    assert rows[1][5] == f"at least {CAP / 4:.1f}" and "no upper bound" in rows[1][6]
+    text = rule.ladder_test_text(s)
+    assert text == ("in the 2012 pipeline 0.60 (ReLU) and 0.60 (tanh) at 1,000 images, against "
+                    "0.30 (ReLU) and none (tanh never got there) at 50,000 images")
+    assert rule.ladder_test_text(ladder_summary({("2012", 1000): (FIVE, FIVE)})).startswith("no pipeline")

@@ -151,9 +151,15 @@ def test_each_table_column_has_one_number_format():
 
 
 def test_stored_runs_say_when_figure_1_is_in_progress(monkeypatch):
+    def progress(spans: int, eval_done: int, ladder_done: int) -> dict:
+        arm = {"eval_done": eval_done, "eval_total": 5, "ladder_done": ladder_done, "ladder_total": 15}
+        return {"spans": spans, "arms": [arm, arm]}
     monkeypatch.setattr(book.experiments, "load_stored", lambda name, scale: None)
-    monkeypatch.setattr(book, "_figure1_progress", lambda: {"spans": 12})
+    monkeypatch.setattr(book, "_figure1_progress", lambda: progress(12, 5, 3))
     text = book.stored_runs().data
     assert text.startswith("No experiment has a complete record") and "(12 spans" in text
-    monkeypatch.setattr(book, "_figure1_progress", lambda: {"spans": 0})
+    assert "10 of 10 evaluation runs and 6 of 30 ladder runs finished" in text
+    monkeypatch.setattr(book, "_figure1_progress", lambda: progress(0, 0, 0))
+    assert "in progress" not in book.stored_runs().data
+    monkeypatch.setattr(book, "_figure1_progress", lambda: progress(40, 5, 15))
     assert "in progress" not in book.stored_runs().data

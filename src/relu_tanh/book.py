@@ -153,15 +153,28 @@ def stored_runs() -> Markdown:
                 p = res.provenance
                 rows.append([f"`{name}`", scale, len(res.seeds), p["device_name"], p["torch"],
                              f"`{p['git_commit'][:7]}`", p["date"][:10]])
-    spans = _figure1_progress()["spans"] if experiments.load_stored("krizhevsky", "paper") is None else 0
-    pending = (f" Figure 1's paper-scale runs on CIFAR-10 are in progress ({fmt(spans)} spans of "
-               "training stored; {doc}`krizhevsky` shows how far they are)." if spans else "")
+    pending = figure1_pending()
     if not rows:
         return Markdown("No experiment has a complete record in `results/` yet: every number in "
                         f"this copy of the book was measured while it was built, on "
                         f"{results.device_name('cpu')}.{pending}")
     return Markdown(table(["experiment", "scale", "seeds", "hardware", "torch", "commit", "date"],
                           rows).data + (f"\n\n{pending.strip()}" if pending else ""))
+
+
+def figure1_pending() -> str:
+    """A sentence on Figure 1's paper-scale runs while some are stored and some are still to
+    train (empty otherwise): how many evaluation and ladder runs are finished."""
+    p = _figure1_progress()
+    count = {k: sum(a[k] for a in p["arms"]) for k in
+             ("eval_done", "eval_total", "ladder_done", "ladder_total")}
+    if not p["spans"] or (count["eval_done"] == count["eval_total"]
+                          and count["ladder_done"] == count["ladder_total"]):
+        return ""
+    return (f" Figure 1's paper-scale runs on CIFAR-10 are in progress ({fmt(p['spans'])} spans "
+            f"of training stored; {count['eval_done']} of {count['eval_total']} evaluation runs "
+            f"and {count['ladder_done']} of {count['ladder_total']} ladder runs finished; "
+            "{doc}`krizhevsky` shows how far they are).")
 
 
 def figure1_progress() -> Markdown:

@@ -13,13 +13,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .. import experiments
+from ..measure.stats import censored_median
 from .core import DECIDED, Regions, Status, Verdict, claim, fmt
 
 PAPER_RATIO = 6.0  # Krizhevsky et al. (2012), Figure 1: ReLU reaches 25% six times faster
 # the least ratio that reads as "six times": two thirds of six, since the paper's one pair of
 # runs, read off a plot, has no spread to go by
 CLAIM_FLOOR = 4.0
+NAMES = {"relu": "ReLU", "tanh": "tanh"}
 
 
 def describe(r: dict[str, float], unknown: str = "unknown (too many runs never got there)") -> str:
@@ -205,3 +209,79 @@ def ladder_text(s: dict[str, Any]) -> str:
             parts.append(f"in the {v} pipeline tanh over ReLU is " + ", ".join(
                 f"{describe(p['ratio'])} at {n:,} images ({plural(len(p['relu']), 'pair')})" for n, p in points))
     return "; ".join(parts) or "the ladder has no finished pair of runs yet"
+
+
+def ladder_points(s: dict[str, Any], variant: str) -> list[tuple[int, dict[str, Any]]]:
+    """The ladder of one pipeline: (training images, point) with pairs, fewest images first."""
+    return sorted((n, p) for (v, n), p in s["ladder"].items() if v == variant)
+
+
+def ladder_trend(s: dict[str, Any], variant: str) -> str:
+    """Whether the ratio moves between the ladder's smallest and largest size, in words: it
+    rises (or falls) only when the two intervals are apart, and says too little otherwise."""
+    points = ladder_points(s, variant)
+    if len(points) < 2:
+        return f"the {variant} pipeline has pairs at fewer than two sizes yet"
+    (n0, p0), (n1, p1) = points[0], points[-1]
+    r0, r1 = p0["ratio"], p1["ratio"]
+    if math.isnan(r0["coverage"]) or math.isnan(r1["coverage"]):
+        how = "one of the two sizes has too few pairs for an interval, so no trend is read yet"
+    elif r1["low"] > r0["high"]:
+        how = f"it rises: the interval at {n1:,} images lies wholly above the one at {n0:,}"
+    elif r1["high"] < r0["low"]:
+        how = f"it falls: the interval at {n1:,} images lies wholly below the one at {n0:,}"
+    else:
+        how = "the two intervals overlap, so the ladder does not show the ratio moving"
+    return (f"in the {variant} pipeline tanh over ReLU goes from {describe(r0)} at {n0:,} images "
+            f"to {describe(r1)} at {n1:,}; {how}")
+
+
+def stand_in_text(stand_in: dict[str, Any], s: dict[str, Any]) -> str:
+    """Where the stand-in's ratio (`stand_in`: a live summary) sits against the ladder's
+    smallest CIFAR-10 size (`s`: the paper-scale summary), per pipeline both have: inside that
+    size's interval, above or below it."""
+    parts = []
+    for v in (v for v in stand_in["variants"] if len(ladder_points(s, v)) > 1):
+        b = stand_in["ratios"][(v, stand_in["threshold"])]
+        n, p = ladder_points(s, v)[0]
+        r = p["ratio"]
+        if math.isnan(r["coverage"]):
+            where = "which has too few pairs for an interval yet"
+        elif b["median_high"] < r["low"]:
+            where = f"below its interval ({interval_text(r)})"
+        elif b["median_low"] > r["high"]:
+            where = f"above its interval ({interval_text(r)})"
+        else:
+            where = f"inside its interval ({interval_text(r)})"
+        parts.append(f"{v} pipeline: the stand-in's {describe(b)} against {describe(r)} on "
+                     f"{n:,} CIFAR-10 images, {where}")
+    return "; ".join(parts) or "no pipeline has pairs below the full size to compare with yet"
+
+
+LADDER_HEADER = ["pipeline", "images", "SGD steps per epoch", "ReLU epochs", "tanh epochs",
+                 "tanh / ReLU (median)", "interval"]
+
+
+def ladder_rows(s: dict[str, Any], batch_size: int) -> list[list[str]]:
+    """The ladder as table rows: per pipeline and size, the steps in an epoch, each activation's
+    median epochs to the threshold over the pairs (a run that never got there counts as
+    slower than any that did), and the median ratio with its interval."""
+    rows = []
+    for v in s["variants"]:
+        for n, p in ladder_points(s, v):
+            epochs = [fmt(censored_median(p[act]), 1, inf=f"over {p['cap']}") for act in ("relu", "tanh")]
+            rows.append([v, f"{n:,}", f"{math.ceil(n / batch_size):,}", *epochs, describe(p["ratio"]),
+                         interval_text(p["ratio"])])
+    return rows
+
+
+def ladder_test_text(s: dict[str, Any]) -> str:
+    """How well the runs that reached the threshold generalise at the ladder's smallest and
+    largest size, per pipeline: the median test error where they stopped, per activation."""
+    def at(n: int, p: dict[str, Any]) -> str:
+        errors = [f"{fmt(float(np.median(p['test'][act])), 2)} ({NAMES[act]})" if p["test"][act]
+                  else f"none ({NAMES[act]} never got there)" for act in ("relu", "tanh")]
+        return f"{' and '.join(errors)} at {n:,} images"
+    parts = [f"in the {v} pipeline {at(*points[0])}, against {at(*points[-1])}"
+             for v in s["variants"] if len(points := ladder_points(s, v)) > 1]
+    return "; ".join(parts) or "no pipeline has pairs at two sizes yet"

@@ -353,7 +353,8 @@ def summarize(cfg: Figure1Config, seeds: dict[int, dict[str, Any]]) -> dict[str,
 def ladder(cfg: Figure1Config, seeds: dict[int, dict[str, Any]]) -> dict[tuple[str, int], Any]:
     """The scale ladder of a raced config: per (pipeline, training images) the paired ratio of
     epochs to the threshold (tanh over ReLU) over the seeds whose two runs at that size are in,
-    with each activation's epochs; the full size comes from the evaluation runs."""
+    with each activation's epochs and, under "test", the test error where each run that reached
+    the threshold stopped; the full size comes from the evaluation runs."""
     if not cfg.race_epochs or len(cfg.activations) != 2:
         return {}
     base, other = cfg.activations
@@ -361,17 +362,19 @@ def ladder(cfg: Figure1Config, seeds: dict[int, dict[str, Any]]) -> dict[tuple[s
     caps = dict(cfg.ladder or ())
     out = {}
     for variant, images in sorted({(r["variant"], r["images"]) for _, r in rows}):
-        pair: dict[int, dict[str, float]] = {}
+        pair: dict[int, dict[str, dict[str, Any]]] = {}
         for k, r in rows:
             if (r["variant"], r["images"]) == (variant, images):
-                pair.setdefault(k, {})[r["activation"]] = epochs_to(r, cfg.threshold)
+                pair.setdefault(k, {})[r["activation"]] = r
         done = [p for _, p in sorted(pair.items()) if len(p) == 2]
         if not done:
             continue
         cap = caps.get(images, cfg.epochs)
+        epochs = {act: [epochs_to(p[act], cfg.threshold) for p in done] for act in (base, other)}
         out[(variant, images)] = {
-            "cap": cap, base: [p[base] for p in done], other: [p[other] for p in done],
-            "ratio": paired_ratio([p[other] for p in done], [p[base] for p in done], cap, cfg.level)}
+            "cap": cap, **epochs, "ratio": paired_ratio(epochs[other], epochs[base], cap, cfg.level),
+            "test": {act: [p[act]["test_error"][-1] for p, e in zip(done, epochs[act])
+                           if math.isfinite(e)] for act in (base, other)}}
     return out
 
 

@@ -71,11 +71,13 @@ def training_curves(summary: dict[str, Any], threshold: float) -> plt.Figure:
     return fig
 
 
-def ladder(summary: dict[str, Any], paper_ratio: float) -> plt.Figure:
+def ladder(summary: dict[str, Any], paper_ratio: float, stand_in: dict[str, Any] | None = None,
+           stand_in_images: int | None = None) -> plt.Figure:
     """The scale ladder: median over paired seeds of tanh's over ReLU's epochs to the threshold
     against the number of training images, per pipeline, with its distribution-free interval
     (arrowheads: ends that censoring leaves open; a hollow triangle: a median known only as a
-    lower bound)."""
+    lower bound). With `stand_in` (a live summary on `stand_in_images` images), its median ratio
+    per pipeline as a star, for comparison with the CIFAR-10 point of about that size."""
     fig, (ax,) = subplots(width=5.2, height=3.2)
     floor, ceil = 1 / 4, 16.0
     variants = sorted({v for v, _ in summary["ladder"]}, key=list(summary["variants"]).index)
@@ -83,32 +85,45 @@ def ladder(summary: dict[str, Any], paper_ratio: float) -> plt.Figure:
         color, shape = PIPELINE_STYLE[k % len(PIPELINE_STYLE)]
         points = sorted((n, x) for (v, n), x in summary["ladder"].items() if v == variant)
         xs = np.array([n for n, _ in points]) * 1.08 ** (k - 0.5)
-        meds = []
-        for xi, (_, point) in zip(xs, points):
-            r = point["ratio"]
-            lo, hi = (np.clip([r["low"], r["high"]], floor, ceil) if np.isfinite(r["coverage"])
-                      else (np.nan, np.nan))
-            ax.plot([xi, xi], [lo, hi], color=color, lw=1.2)
-            for end, raw, marker in ((lo, r["low"], "v"), (hi, r["high"], "^")):
-                if np.isfinite(end) and not floor < raw < ceil:
-                    ax.plot(xi, end, marker, color=color, ms=5)
-            m_lo, m_hi = r["median_low"], r["median_high"]
-            meds.append(np.clip(m_lo if np.isfinite(m_lo) and m_lo > 0 else m_hi, floor, ceil))
-            ax.plot(xi, meds[-1], shape if m_lo == m_hi else "^", color=color,
-                    mfc=color if m_lo == m_hi else "none", ms=5)
+        meds = [ratio_point(ax, xi, point["ratio"], color, shape, floor, ceil)
+                for xi, (_, point) in zip(xs, points)]
         ax.plot(xs, meds, "-", color=color, lw=1, alpha=0.6, label=f"{variant} pipeline, CIFAR-10")
+        if stand_in is not None and variant in stand_in["variants"]:
+            r = stand_in["ratios"][(variant, stand_in["threshold"])]
+            shown = r["median_low"] if r["median_low"] > 0 else r["median_high"]
+            ax.plot(stand_in_images * 1.08 ** (k - 0.5), np.clip(shown, floor, ceil), "*",
+                    color=color, mfc="white", mew=1.2, ms=11, zorder=3,
+                    label=f"{variant} pipeline, stand-in ({stand_in['setting'].split(',')[0]})")
     ax.axhline(paper_ratio, color="k", ls="--", lw=0.8, label=f"paper: {paper_ratio:g}x")
     ax.axhline(1, color="grey", ls=":", lw=1)
     ax.set(xscale="log", yscale="log", ylim=(floor / 1.2, ceil * 1.2),
-           xlabel="CIFAR-10 training images", ylabel="epochs tanh / epochs ReLU")
+           xlabel="training images", ylabel="epochs, tanh / ReLU")
     sizes = sorted({n for _, n in summary["ladder"]})
-    ax.set_xlim(sizes[0] / 1.6, sizes[-1] * 1.6)
+    ax.set_xlim(min(sizes[0], stand_in_images or sizes[0]) / 1.6, sizes[-1] * 1.6)
     ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
     ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
     ax.set_yticks([0.25, 0.5, 1, 2, 4, 8, 16], ["1/4", "1/2", "1", "2", "4", "8", "16"])
     ax.yaxis.set_minor_locator(mpl.ticker.NullLocator())
     legend(fig)
     return fig
+
+
+def ratio_point(ax: plt.Axes, x: float, r: dict[str, float], color: str, shape: str,
+                floor: float, ceil: float) -> float:
+    """One ladder point at `x`: the interval of `r` (`stats.paired_ratio`) clipped to the axis,
+    arrowheads on ends beyond it, and the median (a hollow triangle when known only as a
+    bound). Returns the median as drawn."""
+    lo, hi = (np.clip([r["low"], r["high"]], floor, ceil) if np.isfinite(r["coverage"])
+              else (np.nan, np.nan))
+    ax.plot([x, x], [lo, hi], color=color, lw=1.2)
+    for end, raw, marker in ((lo, r["low"], "v"), (hi, r["high"], "^")):
+        if np.isfinite(end) and not floor < raw < ceil:
+            ax.plot(x, end, marker, color=color, ms=5)
+    m_lo, m_hi = r["median_low"], r["median_high"]
+    median = np.clip(m_lo if np.isfinite(m_lo) and m_lo > 0 else m_hi, floor, ceil)
+    ax.plot(x, median, shape if m_lo == m_hi else "^", color=color,
+            mfc=color if m_lo == m_hi else "none", ms=5)
+    return median
 
 
 def lr_sweep(summary: dict[str, Any], threshold: float) -> plt.Figure:
