@@ -258,7 +258,7 @@ def stand_in_text(stand_in: dict[str, Any], s: dict[str, Any]) -> str:
     return "; ".join(parts) or "no pipeline has pairs below the full size to compare with yet"
 
 
-LADDER_HEADER = ["pipeline", "images", "SGD steps per epoch", "ReLU epochs", "tanh epochs",
+LADDER_HEADER = ["pipeline", "images", "steps per epoch", "ReLU epochs", "tanh epochs",
                  "tanh / ReLU (median)", "interval"]
 
 
