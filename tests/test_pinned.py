@@ -8,6 +8,7 @@ the pins are updated. Update: `python -m pytest tests/test_pinned.py --update-pi
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from pathlib import Path
 
@@ -38,17 +39,26 @@ def pinned(request):
     return get
 
 
+def elsewhere(old: pins.Pins) -> str:
+    """The pins' machine, when it is not this one (the comparison is looser then)."""
+    if old.machine == pins.machine():
+        return ""
+    return (f" (beyond {pins.CROSS_REL_TOL:.0%}: pinned on {old.machine or 'an unrecorded machine'}, "
+            f"measured on {pins.machine()})")
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_seed_outputs_are_pinned(name, pinned):
     now, old = pinned(name)
     if now.version != old.version:
         pytest.fail(f"{name} is at version {now.version}, its pins at {old.version}: update the pins "
                     f"in the same commit (`{pins.UPDATE} {name}`)", pytrace=False)
-    moved = pins.differences(old.seeds, now.seeds)
+    moved = pins.differences(old.seeds, now.seeds, rel_tol=old.tolerance)
     if moved:
         where = Path(inspect.getsourcefile(experiments.get(name).run_seed)).resolve()
         where = where.relative_to(ROOT) if where.is_relative_to(ROOT) else where
-        pytest.fail(f"{name}'s smoke-scale seed outputs moved at version {now.version}:\n  "
+        pytest.fail(f"{name}'s smoke-scale seed outputs moved at version {now.version}"
+                    f"{elsewhere(old)}:\n  "
                     + "\n  ".join(moved) + f"\nIf that is intended, bump `version` in {where} (stored "
                     f"records of version {now.version} are otherwise reused as if they held these "
                     f"numbers) and update the pins: `{pins.UPDATE} {name}`", pytrace=False)
@@ -57,11 +67,12 @@ def test_seed_outputs_are_pinned(name, pinned):
 @pytest.mark.parametrize("name", NAMES)
 def test_summary_is_pinned(name, pinned):
     now, old = pinned(name)
-    moved = pins.differences(old.summary, now.summary)
+    moved = pins.differences(old.summary, now.summary, rel_tol=old.tolerance)
     if moved:
         seeds_too = " (its seed outputs moved too: see test_seed_outputs_are_pinned)" \
-            if pins.differences(old.seeds, now.seeds) else ""
-        pytest.fail(f"{name}'s smoke-scale summary moved{seeds_too}:\n  " + "\n  ".join(moved)
+            if pins.differences(old.seeds, now.seeds, rel_tol=old.tolerance) else ""
+        pytest.fail(f"{name}'s smoke-scale summary moved{seeds_too}{elsewhere(old)}:\n  "
+                    + "\n  ".join(moved)
                     + f"\nUpdate the pins: `{pins.UPDATE} {name}`. A change in `summarize` alone needs "
                     f"no version bump: summaries are recomputed from the stored seeds", pytrace=False)
 
@@ -85,3 +96,16 @@ def test_pins_see_a_changed_number():
     assert pins.differences(base, {**base, "a/1": 3}) != []
     assert pins.differences(base, {**base, "b": 0.0}) != []
     assert pins.differences(base, {**base, "c": 1.0}) == ["c: new"]
+
+
+def test_pins_from_another_machine_allow_its_rounding_but_not_a_real_change():
+    base = {"error": 0.70, "count": 366, "b": None}
+    here = pins.Pins("x", 1, base, base, pins.machine())
+    there = dataclasses.replace(here, machine="another CPU, AVX2, torch 2.13.0")
+    assert (here.tolerance, there.tolerance) == (pins.REL_TOL, pins.CROSS_REL_TOL)
+    rounded = {**base, "error": 0.702, "count": 367}  # a few last bits amplified by training
+    assert pins.differences(base, rounded, rel_tol=there.tolerance) == []
+    assert len(pins.differences(base, rounded, rel_tol=here.tolerance)) == 2
+    for changed in ({**base, "error": 0.70 * (1 + 2 * pins.CROSS_REL_TOL)}, {**base, "count": 400},
+                    {**base, "b": 0.0}):
+        assert pins.differences(base, changed, rel_tol=there.tolerance) != []
