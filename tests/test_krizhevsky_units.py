@@ -222,12 +222,13 @@ def test_the_ratio_is_the_second_activation_over_the_first():
 def test_progress_counts_races_finished_evaluations_and_cpu_hours():
     stored = settled_races(PLAN)
     first = next(iter(stored.values()))
-    first["spans"] = [{"wall_s": 1800.0, "torch_threads": 2}]  # one span: 1 CPU-hour
+    first["spans"] = [{"wall_s": 1800.0, "torch_threads": 2, "cpu_model": "Xeon"}]  # 1 CPU-hour
     eval_run = units.Run("2012", "relu", PLAN.lrs("2012", "relu")[1], 0)
     stored[eval_run.key] = record(eval_run, [0.5, 0.2], finished=True)
     p = units.progress(PLAN, units.derive(PLAN, 5, stored), 5)
     arms = {(a["variant"], a["activation"]): a for a in p["arms"]}
     assert set(arms) == set(units.arms(PLAN)) and p["cpu_hours"] == pytest.approx(1.0)
+    assert p["machines"]["Xeon"] == 1 and sum(p["machines"].values()) == p["spans"]
     assert arms["2012", "relu"]["eval_done"] == 1 and arms["modern", "tanh"]["eval_done"] == 0
     assert all(a["winner"] == PLAN.lrs(*k)[1] and not a["racing"] for k, a in arms.items())
     nothing = units.progress(PLAN, units.derive(PLAN, 5, {}), 5)

@@ -187,8 +187,9 @@ def figure1_progress() -> Markdown:
              _check_text(a["check"]), _rate_text(a), f"{a['eval_done']} of {a['eval_total']}",
              f"{a['ladder_done']} of {a['ladder_total']}"]
             for a in p["arms"]]
-    head = (f"{fmt(p['spans'])} spans of training stored so far, {fmt(p['cpu_hours'], 1)} "
-            "CPU-hours.\n\n")
+    where = ", ".join(f"{fmt(n)} on {cpu}" for cpu, n in sorted(p["machines"].items(), key=lambda m: -m[1]))
+    head = (f"{fmt(p['spans'])} spans of training stored so far ({where}), "
+            f"{fmt(p['cpu_hours'], 1)} CPU-hours.\n\n")
     return Markdown(head + table(["pipeline", "activation", "race (rate: running error)",
                                   "check (rate: epochs to 25%)", "rate", "evaluation runs done",
                                   "ladder runs done"], rows).data)

@@ -554,8 +554,8 @@ def describe(config: Figure1Config, plan: Plan, n_eval: int, processes: int = 1)
 def progress(config: Figure1Config, plan: Plan, n_eval: int) -> dict[str, Any]:
     """Where the stored runs stand, for the chapter: per arm its race (rate -> running error),
     the race's winner, its rate once decided, its check (`check_table`, if it has one), and how many
-    of its evaluation and ladder runs finished; and the CPU-hours spent (each span's wall seconds
-    times its threads)."""
+    of its evaluation and ladder runs finished; the CPU-hours spent (each span's wall seconds
+    times its threads) and the spans each CPU model trained."""
     rows, checks = [], check_table(config, plan)
     for a in plan.arms:
         def done(stage: str) -> int:
@@ -568,7 +568,11 @@ def progress(config: Figure1Config, plan: Plan, n_eval: int) -> dict[str, Any]:
                      "eval_done": done("eval"), "eval_total": n_eval,
                      "ladder_done": done("ladder"), "ladder_total": n_eval * len(config.ladder or ())})
     spans = [s for r in plan.stored.values() for s in r["spans"]]
-    return {"arms": rows, "spans": len(spans),
+    machines: dict[str, int] = {}
+    for s in spans:
+        name = s.get("cpu_model") or s.get("device_name", "an unrecorded CPU")
+        machines[name] = machines.get(name, 0) + 1
+    return {"arms": rows, "spans": len(spans), "machines": machines,
             "cpu_hours": sum(s["wall_s"] * s.get("torch_threads", 1) for s in spans) / 3600}
 
 
