@@ -163,3 +163,12 @@ def test_stored_runs_say_when_figure_1_is_in_progress(monkeypatch):
     assert "in progress" not in book.stored_runs().data
     monkeypatch.setattr(book, "_figure1_progress", lambda: progress(40, 5, 15))
     assert "in progress" not in book.stored_runs().data
+
+
+def test_a_record_names_every_cpu_its_spans_ran_on():
+    span = {"device_name": "CPU: x86_64, 2 cores", "torch": "2.13.0+cpu", "git_commit": "a" * 40,
+            "date": "2026-12-08T01:00:00+00:00"}
+    p = {**span, "cpu_model": "AMD EPYC",
+         "spans": {"run-a": [{**span, "cpu_model": "Xeon"}], "run-b": [{**span, "cpu_model": "AMD EPYC"}]}}
+    assert book._machine(p).startswith("AMD EPYC and Xeon (CPU: x86_64, 2 cores), torch 2.13.0+cpu")
+    assert book._machine(span).startswith("CPU: x86_64, 2 cores, torch")

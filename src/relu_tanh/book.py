@@ -88,10 +88,14 @@ def stored_note(name: str, scale: str = "paper") -> Markdown:
 
 
 def _machine(p: dict[str, Any]) -> str:
-    """Device, its CUDA driver and runtime where there are any, torch, commit and date."""
+    """Device (with the CPU models of its spans, or its CPU's model, where the record names
+    them), its CUDA driver and runtime where there are any, torch, commit and date."""
     cuda = (f" (CUDA driver {p['cuda_driver']}, runtime {p['cuda_runtime']}, TF32 "
             f"{'on' if p.get('tf32_cudnn') else 'off'} for convolutions)" if "cuda_driver" in p else "")
-    return (f"{p['device_name']}{cuda}, torch {p['torch']}, commit `{p['git_commit'][:12]}`, "
+    models = sorted({s["cpu_model"] for spans in p.get("spans", {}).values() for s in spans
+                     if s.get("cpu_model")} | ({p["cpu_model"]} if p.get("cpu_model") else set()))
+    cpu = f"{' and '.join(models)} ({p['device_name']})" if models else p["device_name"]
+    return (f"{cpu}{cuda}, torch {p['torch']}, commit `{p['git_commit'][:12]}`, "
             f"{p['date'][:10]}")  # the day: seeds of one machine run seconds apart
 
 
