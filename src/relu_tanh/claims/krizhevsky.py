@@ -142,7 +142,7 @@ def relu_six_times(s: dict[str, Any]) -> Verdict:
               f"of tanh's epochs over ReLU's is {describe(r)}, {interval_text(r)}; {reached}; "
               f"{why}{cap}{others}")
     scope = None if "CIFAR-10" in s["data"] else "book-scale stand-in"
-    gist = f"tanh's epochs to {t:.0%} over ReLU's, median: " + ", ".join(
+    gist = f"{s['data'].split()[0]}: tanh's epochs to {t:.0%} over ReLU's, median: " + ", ".join(
         f"{describe(s['ratios'][(v, t)], 'unknown')} ({v})" for v in s["variants"])
     return Verdict("holds with caveats" if conditions else status, reason, numbers,
                    conditions=conditions, scope=scope, gist=gist)
@@ -198,17 +198,6 @@ def pipeline_tables(s: dict[str, Any], threshold: float | None = None) -> dict[s
             (PIPELINE_HEADER[:split], [r[:split] for r in rows]),
             "Epochs, tanh over ReLU, and the six-times rule":
             (PIPELINE_HEADER[:1] + PIPELINE_HEADER[split:], [r[:1] + r[split:] for r in rows])}
-
-
-def ladder_text(s: dict[str, Any]) -> str:
-    """The scale ladder in words: per pipeline, the median ratio at each size that has pairs."""
-    parts = []
-    for v in s["variants"]:
-        points = sorted((n, p) for (variant, n), p in s["ladder"].items() if variant == v)
-        if points:
-            parts.append(f"in the {v} pipeline tanh over ReLU is " + ", ".join(
-                f"{describe(p['ratio'])} at {n:,} images ({plural(len(p['relu']), 'pair')})" for n, p in points))
-    return "; ".join(parts) or "the ladder has no finished pair of runs yet"
 
 
 def ladder_points(s: dict[str, Any], variant: str) -> list[tuple[int, dict[str, Any]]]:
