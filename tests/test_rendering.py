@@ -171,4 +171,8 @@ def test_a_record_names_every_cpu_its_spans_ran_on():
     p = {**span, "cpu_model": "AMD EPYC",
          "spans": {"run-a": [{**span, "cpu_model": "Xeon"}], "run-b": [{**span, "cpu_model": "AMD EPYC"}]}}
     assert book._machine(p).startswith("AMD EPYC and Xeon (CPU: x86_64, 2 cores), torch 2.13.0+cpu")
-    assert book._machine(span).startswith("CPU: x86_64, 2 cores, torch")
+    assert book._machine(span) == "CPU: x86_64, 2 cores, torch 2.13.0+cpu"
+    p["spans"]["run-a"][0]["date"] = "2026-12-07T23:00:00+00:00"
+    assert book._when([p, {**span, "git_commit": "b" * 40}]) == \
+        f"commits `{'a' * 12}`, `{'b' * 12}`, 2026-12-07 to 2026-12-08"
+    assert book._when([span]) == f"commit `{'a' * 12}`, 2026-12-08"

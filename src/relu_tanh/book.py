@@ -78,25 +78,34 @@ def stored_note(name: str, scale: str = "paper") -> Markdown:
         return Markdown(f"No {scale}-scale run of `{name}` is stored in `results/` yet. "
                         f"Make one on a GPU with `python -m relu_tanh run {name} --scale {scale} "
                         f"--device cuda`; this page then shows it beside the live run.")
-    machines = {}  # one line per machine and software the seeds ran with
+    machines: dict[str, list[dict[str, Any]]] = {}  # one entry per machine and software
     for seed, p in sorted((res.seed_provenance or {0: res.provenance}).items()):
-        machines.setdefault(_machine(p), []).append(str(seed))
-    where = "; ".join(f"seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)} on {m}"
-                      for m, seeds in machines.items())
+        machines.setdefault(_machine(p), []).append({**p, "seed": str(seed)})
+    where = "; ".join(f"seed{'s' if len(ps) > 1 else ''} {', '.join(p['seed'] for p in ps)} on "
+                      f"{m}, {_when(ps)}" for m, ps in machines.items())
     n = len(res.seeds)
     return Markdown(f"Stored {scale}-scale run of `{name}`, {n} seed{'s' if n > 1 else ''}: {where}.")
 
 
 def _machine(p: dict[str, Any]) -> str:
     """Device (with the CPU models of its spans, or its CPU's model, where the record names
-    them), its CUDA driver and runtime where there are any, torch, commit and date."""
+    them), its CUDA driver and runtime where there are any, and torch."""
     cuda = (f" (CUDA driver {p['cuda_driver']}, runtime {p['cuda_runtime']}, TF32 "
             f"{'on' if p.get('tf32_cudnn') else 'off'} for convolutions)" if "cuda_driver" in p else "")
     models = sorted({s["cpu_model"] for spans in p.get("spans", {}).values() for s in spans
                      if s.get("cpu_model")} | ({p["cpu_model"]} if p.get("cpu_model") else set()))
     cpu = f"{' and '.join(models)} ({p['device_name']})" if models else p["device_name"]
-    return (f"{cpu}{cuda}, torch {p['torch']}, commit `{p['git_commit'][:12]}`, "
-            f"{p['date'][:10]}")  # the day: seeds of one machine run seconds apart
+    return f"{cpu}{cuda}, torch {p['torch']}"
+
+
+def _when(ps: list[dict[str, Any]]) -> str:
+    """The commits and days of some seeds' provenance (and of their spans, where they were
+    trained in spans): "commit `abc`, 2026-12-07", or the commits and the range of days."""
+    commits = list(dict.fromkeys(f"`{p['git_commit'][:12]}`" for p in ps))
+    days = sorted({s["date"][:10] for p in ps  # the day: seeds of one machine run seconds apart
+                   for s in [p, *(s for spans in p.get("spans", {}).values() for s in spans)]})
+    return (f"commit{'s' if len(commits) > 1 else ''} {', '.join(commits)}, "
+            + (days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"))
 
 
 def table(header: list[str], rows: list[list[Any]]) -> Markdown:
