@@ -303,3 +303,13 @@ def test_the_ladder_table_and_test_errors_come_from_the_pairs():
     assert text == ("in the 2012 pipeline 0.60 (ReLU) and 0.60 (tanh) at 1,000 images, against "
                     "0.30 (ReLU) and none (tanh never got there) at 50,000 images")
     assert rule.ladder_test_text(ladder_summary({("2012", 1000): (FIVE, FIVE)})).startswith("no pipeline")
+
+
+def test_the_gap_from_the_stand_in_splits_into_data_and_images():
+    live = summary([4.0] * 5, [4.0] * 5)  # the stand-in: ratio 1
+    paper = ladder_summary({("2012", 1000): (FIVE, [8.0] * 5), ("2012", 50000): (FIVE, [16.0] * 5)})
+    assert rule.split_text(live, paper) == (
+        "in the 2012 pipeline, the factor of 4 from the stand-in to 50,000 CIFAR-10 images is 2 "
+        "from the stand-in to 1,000 CIFAR-10 images times 2 from 1,000 to 50,000 images")
+    censored = ladder_summary({("2012", 1000): (FIVE, [8.0] * 5), ("2012", 50000): (FIVE, [INF] * 5)})
+    assert "known only as an open bound" in rule.split_text(live, censored)

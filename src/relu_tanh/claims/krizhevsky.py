@@ -274,3 +274,28 @@ def ladder_test_text(s: dict[str, Any]) -> str:
     parts = [f"in the {v} pipeline {at(*points[0])}, against {at(*points[-1])}"
              for v in s["variants"] if len(points := ladder_points(s, v)) > 1]
     return "; ".join(parts) or "no pipeline has pairs at two sizes yet"
+
+
+def typical(r: dict[str, float]) -> float | None:
+    """A ratio's median as one number: itself, or the geometric middle of the bounds censoring
+    leaves on it when both are finite; None when a bound is open."""
+    lo, hi = r["median_low"], r["median_high"]
+    return math.sqrt(lo * hi) if 0 < lo and math.isfinite(hi) else None
+
+
+def split_text(stand_in: dict[str, Any], s: dict[str, Any]) -> str:
+    """The factor between the stand-in's ratio and the full CIFAR-10 ratio, per pipeline, as the
+    product of two: stand-in to the smallest CIFAR-10 size (data, resolution, width), and that
+    size to the full set (the number of images)."""
+    parts = []
+    for v in (v for v in stand_in["variants"] if len(ladder_points(s, v)) > 1):
+        (n0, small), (n1, full) = ladder_points(s, v)[0], ladder_points(s, v)[-1]
+        b, r0, r1 = (typical(r) for r in (stand_in["ratios"][(v, stand_in["threshold"])],
+                                           small["ratio"], full["ratio"]))
+        if None in (b, r0, r1):
+            parts.append(f"the {v} pipeline has a median known only as an open bound")
+            continue
+        parts.append(f"in the {v} pipeline, the factor of {fmt(r1 / b, 2)} from the stand-in to "
+                     f"{n1:,} CIFAR-10 images is {fmt(r0 / b, 2)} from the stand-in to {n0:,} "
+                     f"CIFAR-10 images times {fmt(r1 / r0, 2)} from {n0:,} to {n1:,} images")
+    return "; ".join(parts) or "no pipeline has pairs below the full size yet"
