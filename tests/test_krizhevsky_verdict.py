@@ -252,6 +252,12 @@ def test_direction_text_names_the_faster_activation_or_neither():
     assert "ReLU got there sooner" in rule.direction_text(summary(6.9, math.inf))
     assert "tanh got there sooner" in rule.direction_text(summary(0.72, 0.72))
     assert "neither" in rule.direction_text(summary(0.5, 2.0))
+    straddles = summary(0.92, 0.92)  # a median below 1 whose interval holds 1: neither
+    straddles["ratios"]["2012", 0.25].update(low=0.82, high=1.07)
+    assert "neither got there reliably sooner" in rule.direction_text(straddles)
+    few = summary(0.72, 0.72)  # no interval: the median decides
+    few["ratios"]["2012", 0.25].update(low=0.0, high=math.inf, coverage=math.nan)
+    assert "tanh got there sooner" in rule.direction_text(few)
 
 
 def ladder_summary(points: dict[tuple[str, int], tuple[list[float], list[float]]]) -> dict:

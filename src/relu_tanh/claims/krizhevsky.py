@@ -172,13 +172,16 @@ def pipeline_rows(s: dict[str, Any], threshold: float | None = None) -> list[lis
 
 
 def direction_text(s: dict[str, Any]) -> str:
-    """Which activation got to the verdict's threshold sooner, per pipeline, in words, from the
-    median ratio of epochs (tanh / ReLU) and the bounds censoring leaves on it."""
+    """Which activation got to the verdict's threshold sooner, per pipeline, in words: from the
+    interval of the median ratio of epochs (tanh / ReLU), or with too few seeds for one, from
+    the bounds censoring leaves on the median itself."""
     parts = []
     for v in s["variants"]:
         r = s["ratios"][(v, s["threshold"])]
-        who = ("tanh got there sooner" if r["median_high"] < 1 else "ReLU got there sooner"
-               if r["median_low"] > 1 else "neither got there clearly sooner")
+        lo, hi = ((r["median_low"], r["median_high"]) if math.isnan(r["coverage"])
+                  else (r["low"], r["high"]))
+        who = ("tanh got there sooner" if hi < 1 else "ReLU got there sooner" if lo > 1
+               else "neither got there reliably sooner")
         parts.append(f"with the {v} pipeline {who} (tanh's epochs over ReLU's, median over "
                      f"seeds: {describe(r)})")
     return "; ".join(parts)
