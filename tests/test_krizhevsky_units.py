@@ -384,3 +384,13 @@ def test_a_record_of_seeds_at_a_rate_the_check_moved_is_removed(tmp_path):
     path.write_text("{}")
     plan = units.derive(PLAN, 5, settled_races(PLAN))  # no evaluation run has finished
     assert units.assemble(PLAN, plan, tmp_path) == 0 and not path.exists()
+
+
+def test_the_page_names_the_arms_whose_check_kept_the_rate_once(monkeypatch):
+    from relu_tanh import book
+    arms = [{"variant": v, "activation": a, "winner": 0.01, "rate": 0.01, "check": {"0.01": 7.0}}
+            for v, a in (("2012", "relu"), ("modern", "relu"), ("modern", "tanh"))]
+    monkeypatch.setattr(units, "load_plan", lambda *a: None)
+    monkeypatch.setattr(units, "progress", lambda *a: {"arms": arms})
+    assert book.figure1_checks() == ("the checks of the 2012 relu, modern relu and modern tanh "
+                                     "arms keep the race's rates")

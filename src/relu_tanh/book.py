@@ -217,9 +217,9 @@ def _rate_text(a: dict[str, Any]) -> str:
 
 
 def figure1_checks() -> str:
-    """The checks of the raced rates in words: still running, or whether the check kept the
-    race's rate or moved the arm to the rate that got to the threshold first."""
-    parts = []
+    """The checks of the raced rates in words: still running, ended at an edge, moved the arm to
+    the rate that got to the threshold first, or kept the race's rate (those said once)."""
+    parts, kept = [], []
     for a in (a for a in _figure1_progress()["arms"] if a["check"]):
         arm, winner = f"{a['variant']} {a['activation']}", f"{a['winner']:.3g}"
         if None in a["check"].values():
@@ -229,12 +229,18 @@ def figure1_checks() -> str:
             parts.append(f"the check of the {arm} arm ({_check_text(a['check'])}) ends at an edge "
                          f"of its rates, so the arm has no evaluation")
         elif f"{a['rate']:.3g}" == winner:
-            parts.append(f"the check of the {arm} arm ({_check_text(a['check'])}) keeps the race's "
-                         f"rate, {winner}")
+            kept.append(arm)
         else:
-            parts.append(f"the check of the {arm} arm ({_check_text(a['check'])}) moves it from the "
-                         f"race's {winner} to {a['rate']:.3g}, which reached 25% in fewer epochs; "
-                         f"its evaluation runs at {a['rate']:.3g}")
+            rate = f"{a['rate']:.3g}"
+            epochs = {lr: fmt(e, 1, inf="not reached") for lr, e in a["check"].items()}
+            parts.append(f"the check of the {arm} arm moves it from the race's {winner} to {rate}, "
+                         f"which reached 25% in {epochs[rate]} epochs ({winner}: {epochs[winner]}); "
+                         f"its evaluation runs at {rate}")
+    if kept:
+        many = len(kept) > 1
+        parts.append(f"the check{'s' if many else ''} of the {', '.join(kept[:-1]) + ' and ' if many else ''}"
+                     f"{kept[-1]} arm{'s' if many else ''} keep{'' if many else 's'} the race's "
+                     f"rate{'s' if many else ''}")
     return "; ".join(parts) or "no arm is checked"
 
 
