@@ -87,25 +87,34 @@ def stored_note(name: str, scale: str = "paper") -> Markdown:
     return Markdown(f"Stored {scale}-scale run of `{name}`, {n} seed{'s' if n > 1 else ''}: {where}.")
 
 
-def _machine(p: dict[str, Any]) -> str:
+def _device(p: dict[str, Any]) -> str:
     """Device (with the CPU models of its spans, or its CPU's model, where the record names
-    them), its CUDA driver and runtime where there are any, and torch."""
+    them) and its CUDA driver and runtime where there are any."""
     cuda = (f" (CUDA driver {p['cuda_driver']}, runtime {p['cuda_runtime']}, TF32 "
             f"{'on' if p.get('tf32_cudnn') else 'off'} for convolutions)" if "cuda_driver" in p else "")
     models = sorted({s["cpu_model"] for spans in p.get("spans", {}).values() for s in spans
                      if s.get("cpu_model")} | ({p["cpu_model"]} if p.get("cpu_model") else set()))
     cpu = f"{' and '.join(models)} ({p['device_name']})" if models else p["device_name"]
-    return f"{cpu}{cuda}, torch {p['torch']}"
+    return f"{cpu}{cuda}"
+
+
+def _machine(p: dict[str, Any]) -> str:
+    return f"{_device(p)}, torch {p['torch']}"
+
+
+def _days(ps: list[dict[str, Any]]) -> str:
+    """The day some seeds ran (and their spans, where they were trained in spans), or the range
+    of days."""
+    days = sorted({s["date"][:10] for p in ps  # the day: seeds of one machine run seconds apart
+                   for s in [p, *(s for spans in p.get("spans", {}).values() for s in spans)]})
+    return days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
 
 
 def _when(ps: list[dict[str, Any]]) -> str:
-    """The commits and days of some seeds' provenance (and of their spans, where they were
-    trained in spans): "commit `abc`, 2026-12-07", or the commits and the range of days."""
+    """The commits and days of some seeds' provenance: "commit `abc`, 2026-12-07", or the
+    commits and the range of days."""
     commits = list(dict.fromkeys(f"`{p['git_commit'][:12]}`" for p in ps))
-    days = sorted({s["date"][:10] for p in ps  # the day: seeds of one machine run seconds apart
-                   for s in [p, *(s for spans in p.get("spans", {}).values() for s in spans)]})
-    return (f"commit{'s' if len(commits) > 1 else ''} {', '.join(commits)}, "
-            + (days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"))
+    return f"commit{'s' if len(commits) > 1 else ''} {', '.join(commits)}, {_days(ps)}"
 
 
 def table(header: list[str], rows: list[list[Any]]) -> Markdown:
@@ -157,15 +166,18 @@ def rules(scale: str) -> Markdown:
 
 
 def stored_runs() -> Markdown:
-    """Every run stored in results/, with the hardware, library version and date it came from."""
+    """Every run stored in results/, with the hardware and library versions of its seeds, its
+    latest commit and the days it ran."""
     rows = []
     for name in experiments.names():
         for scale in ("paper", "book", "smoke"):
             res = experiments.load_stored(name, scale)
             if res is not None:
-                p = res.provenance
-                rows.append([f"`{name}`", scale, len(res.seeds), p["device_name"], p["torch"],
-                             f"`{p['git_commit'][:7]}`", p["date"][:10]])
+                ps = list((res.seed_provenance or {0: res.provenance}).values())
+                rows.append([f"`{name}`", scale, len(res.seeds),
+                             "; ".join(dict.fromkeys(map(_device, ps))),
+                             ", ".join(dict.fromkeys(p["torch"] for p in ps)),
+                             f"`{res.provenance['git_commit'][:7]}`", _days(ps)])
     pending = figure1_pending()
     if not rows:
         return Markdown("No experiment has a complete record in `results/` yet: every number in "
