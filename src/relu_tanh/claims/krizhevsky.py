@@ -208,13 +208,19 @@ def ladder_points(s: dict[str, Any], variant: str) -> list[tuple[int, dict[str, 
     return sorted((n, p) for (v, n), p in s["ladder"].items() if v == variant)
 
 
+def ladder_ends(s: dict[str, Any], variant: str) -> tuple[tuple[int, dict[str, Any]], ...] | None:
+    """The ladder's smallest and largest size of one pipeline, as `ladder_points` gives them;
+    None while fewer than two sizes have pairs."""
+    points = ladder_points(s, variant)
+    return (points[0], points[-1]) if len(points) > 1 else None
+
+
 def ladder_trend(s: dict[str, Any], variant: str) -> str:
     """Whether the ratio moves between the ladder's smallest and largest size, in words: it
     rises (or falls) only when the two intervals are apart, and says too little otherwise."""
-    points = ladder_points(s, variant)
-    if len(points) < 2:
+    if (ends := ladder_ends(s, variant)) is None:
         return f"the {variant} pipeline has pairs at fewer than two sizes yet"
-    (n0, p0), (n1, p1) = points[0], points[-1]
+    (n0, p0), (n1, p1) = ends
     r0, r1 = p0["ratio"], p1["ratio"]
     if math.isnan(r0["coverage"]) or math.isnan(r1["coverage"]):
         how = "one of the two sizes has too few pairs for an interval, so no trend is read yet"
@@ -233,10 +239,11 @@ def stand_in_text(stand_in: dict[str, Any], s: dict[str, Any]) -> str:
     smallest CIFAR-10 size (`s`: the paper-scale summary), per pipeline both have: inside that
     size's interval, above or below it."""
     parts = []
-    for v in (v for v in stand_in["variants"] if len(ladder_points(s, v)) > 1):
-        b = stand_in["ratios"][(v, stand_in["threshold"])]
-        n, p = ladder_points(s, v)[0]
-        r = p["ratio"]
+    for v in stand_in["variants"]:
+        if (ends := ladder_ends(s, v)) is None:
+            continue
+        (n, p), _ = ends
+        b, r = stand_in["ratios"][(v, stand_in["threshold"])], p["ratio"]
         if math.isnan(r["coverage"]):
             where = "which has too few pairs for an interval yet"
         elif b["median_high"] < r["low"]:
@@ -274,8 +281,8 @@ def ladder_test_text(s: dict[str, Any]) -> str:
         errors = [f"{fmt(float(np.median(p['test'][act])), 2)} ({NAMES[act]})" if p["test"][act]
                   else f"none ({NAMES[act]} never got there)" for act in ("relu", "tanh")]
         return f"{' and '.join(errors)} at {n:,} images"
-    parts = [f"in the {v} pipeline {at(*points[0])}, against {at(*points[-1])}"
-             for v in s["variants"] if len(points := ladder_points(s, v)) > 1]
+    parts = [f"in the {v} pipeline {at(*ends[0])}, against {at(*ends[1])}"
+             for v in s["variants"] if (ends := ladder_ends(s, v))]
     return "; ".join(parts) or "no pipeline has pairs at two sizes yet"
 
 
@@ -291,8 +298,10 @@ def split_text(stand_in: dict[str, Any], s: dict[str, Any]) -> str:
     product of two: stand-in to the smallest CIFAR-10 size (data, resolution, width), and that
     size to the full set (the number of images)."""
     parts = []
-    for v in (v for v in stand_in["variants"] if len(ladder_points(s, v)) > 1):
-        (n0, small), (n1, full) = ladder_points(s, v)[0], ladder_points(s, v)[-1]
+    for v in stand_in["variants"]:
+        if (ends := ladder_ends(s, v)) is None:
+            continue
+        (n0, small), (n1, full) = ends
         b, r0, r1 = (typical(r) for r in (stand_in["ratios"][(v, stand_in["threshold"])],
                                            small["ratio"], full["ratio"]))
         if None in (b, r0, r1):
