@@ -90,8 +90,7 @@ def ladder(summary: dict[str, Any], paper_ratio: float, stand_in: dict[str, Any]
         ax.plot(xs, meds, "-", color=color, lw=1, alpha=0.6, label=f"{variant} pipeline, CIFAR-10")
         if stand_in is not None and variant in stand_in["variants"]:
             r = stand_in["ratios"][(variant, stand_in["threshold"])]
-            shown = r["median_low"] if r["median_low"] > 0 else r["median_high"]
-            ax.plot(stand_in_images * 1.08 ** (k - 0.5), np.clip(shown, floor, ceil), "*",
+            ax.plot(stand_in_images * 1.08 ** (k - 0.5), np.clip(shown_median(r), floor, ceil), "*",
                     color=color, mfc="white", mew=1.2, ms=11, zorder=3,
                     label=f"{variant} pipeline, stand-in ({stand_in['setting'].split(',')[0]})")
     ax.axhline(paper_ratio, color="k", ls="--", lw=0.8, label=f"paper: {paper_ratio:g}x")
@@ -119,11 +118,17 @@ def ratio_point(ax: plt.Axes, x: float, r: dict[str, float], color: str, shape: 
     for end, raw, marker in ((lo, r["low"], "v"), (hi, r["high"], "^")):
         if np.isfinite(end) and not floor < raw < ceil:
             ax.plot(x, end, marker, color=color, ms=5)
-    m_lo, m_hi = r["median_low"], r["median_high"]
-    median = np.clip(m_lo if np.isfinite(m_lo) and m_lo > 0 else m_hi, floor, ceil)
-    ax.plot(x, median, shape if m_lo == m_hi else "^", color=color,
-            mfc=color if m_lo == m_hi else "none", ms=5)
+    exact = r["median_low"] == r["median_high"]
+    median = np.clip(shown_median(r), floor, ceil)
+    ax.plot(x, median, shape if exact else "^", color=color, mfc=color if exact else "none", ms=5)
     return median
+
+
+def shown_median(r: dict[str, float]) -> float:
+    """Where a ratio's median is drawn: its lower bound, or its upper one when censoring leaves
+    no lower bound."""
+    lo = r["median_low"]
+    return lo if np.isfinite(lo) and lo > 0 else r["median_high"]
 
 
 def lr_sweep(summary: dict[str, Any], threshold: float) -> plt.Figure:
