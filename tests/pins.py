@@ -65,6 +65,7 @@ COUNTS = ("numel", "sizes", "largest", "n", "calls", "elements", "batch", "input
 MACHINE = ("hardware", "threads", "llc_bytes", "error")  # of the benchmarks: what the machine is or did
 
 
+@functools.cache
 def machine() -> str:
     """What the numbers depend on besides the code: CPU vendor and model, the kernels torch
     dispatches to on it, and torch's version."""

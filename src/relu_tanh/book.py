@@ -248,11 +248,11 @@ def figure1_checks() -> str:
             parts.append(f"the check of the {arm} arm moves it from the race's {winner} to {rate}, "
                          f"which reached 25% in {epochs[rate]} epochs ({winner}: {epochs[winner]}); "
                          f"its evaluation runs at {rate}")
-    if kept:
-        many = len(kept) > 1
-        parts.append(f"the check{'s' if many else ''} of the {', '.join(kept[:-1]) + ' and ' if many else ''}"
-                     f"{kept[-1]} arm{'s' if many else ''} keep{'' if many else 's'} the race's "
-                     f"rate{'s' if many else ''}")
+    if len(kept) == 1:
+        parts.append(f"the check of the {kept[0]} arm keeps the race's rate")
+    elif kept:
+        parts.append(f"the checks of the {', '.join(kept[:-1])} and {kept[-1]} arms keep the "
+                     "race's rates")
     return "; ".join(parts) or "no arm is checked"
 
 

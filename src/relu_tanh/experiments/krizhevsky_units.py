@@ -38,6 +38,7 @@ import json
 import math
 import os
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -568,11 +569,8 @@ def progress(config: Figure1Config, plan: Plan, n_eval: int) -> dict[str, Any]:
                      "eval_done": done("eval"), "eval_total": n_eval,
                      "ladder_done": done("ladder"), "ladder_total": n_eval * len(config.ladder or ())})
     spans = [s for r in plan.stored.values() for s in r["spans"]]
-    machines: dict[str, int] = {}
-    for s in spans:
-        name = s.get("cpu_model") or s.get("device_name", "an unrecorded CPU")
-        machines[name] = machines.get(name, 0) + 1
-    return {"arms": rows, "spans": len(spans), "machines": machines,
+    machines = Counter(s.get("cpu_model") or s.get("device_name", "an unrecorded CPU") for s in spans)
+    return {"arms": rows, "spans": len(spans), "machines": dict(machines),
             "cpu_hours": sum(s["wall_s"] * s.get("torch_threads", 1) for s in spans) / 3600}
 
 
